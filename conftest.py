@@ -1,0 +1,31 @@
+"""Shared pytest fixtures for sketchembednet.
+
+Real data from the project's shared data pack is located through the
+``SKETCHEMBEDNET_SHARED_DATA`` environment variable (default
+``../shared/data`` relative to the checkout). Tests that need it use the
+``shared_data`` fixture and are skipped, with the reason, when it is absent.
+"""
+
+import os
+import pathlib
+
+import pytest
+
+_DEFAULT_SHARED = pathlib.Path(__file__).resolve().parent.parent / "shared" / "data"
+
+
+def shared_data_dir() -> pathlib.Path:
+    """Returns the shared real-data directory (it may not exist)."""
+    return pathlib.Path(os.environ.get("SKETCHEMBEDNET_SHARED_DATA", _DEFAULT_SHARED))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> pathlib.Path:
+    """The real-data pack; skips the test when it is not available."""
+    path = shared_data_dir()
+    if not (path / "README.md").exists():
+        pytest.skip(
+            f"real data not found at {path}: set SKETCHEMBEDNET_SHARED_DATA to the "
+            "shared data pack (quickdraw/, omniglot/, sketch_rnn_datasets/)"
+        )
+    return path

@@ -1,0 +1,14 @@
+"""SketchEmbedNet in TensorFlow 2 / Keras 3.
+
+SketchEmbedNet (Wang, Lucas, Zemel et al., ICML 2021, arXiv:2009.04806) learns
+image embeddings by learning to draw: a CNN encoder maps an image to an
+embedding z, and a HyperLSTM decoder with a mixture-density head draws the
+image as a stroke-5 sequence.
+
+Submodules:
+  data: stroke formats, the differentiable rasterizer, input pipelines.
+  layers: HyperLSTMCell and MixtureDensityHead.
+  models: encoders, decoder and the SketchEmbedNet model.
+"""
+
+__version__ = "0.1.0"

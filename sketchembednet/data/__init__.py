@@ -1,0 +1,1 @@
+"""Stroke formats, the differentiable rasterizer and input pipelines."""

@@ -1,0 +1,1 @@
+"""Few-shot evaluation, linear probes and figures."""

@@ -1,0 +1,7 @@
+"""TFDS dataset builders of sketchembednet.
+
+Importing this package registers every builder with TFDS, so that
+``tfds.load("kanjivg")`` and friends work.
+"""
+
+from tfds_builders import kanjivg  # noqa: F401  (registers the builder)
