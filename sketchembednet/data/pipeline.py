@@ -1,0 +1,131 @@
+"""TFDS -> tf.data input pipelines for training and evaluation.
+
+Every stroke dataset of the project (see ``tfds_builders``) has the features
+``image`` (uint8 ``[S, S, C]``) and ``strokes`` (float32 stroke-3 ``[L, 3]``,
+not normalised) and records the normalising scale (the standard deviation of
+its training offsets) as ``info.metadata["stroke_scale"]``. This module turns
+such a dataset into batches of
+
+* ``image``: uint8 ``[B, S, S, C]`` (white background, black ink),
+* ``stroke5``: float32 ``[B, T + 1, 5]``, offsets divided by the scale,
+* ``length``: int32 ``[B]``, the number of stroke-3 rows.
+
+Decoded, converted examples are cached in memory; images are never re-rendered.
+
+Example:
+  >>> ds, info = load("kanjivg", "validation", max_len=64, batch_size=8)
+  >>> batch = next(iter(ds))
+  >>> batch["image"].shape, batch["stroke5"].shape
+  (TensorShape([8, 28, 28, 1]), TensorShape([8, 65, 5]))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from absl import logging
+
+import tfds_builders  # noqa: F401  (registers the project's builders)
+from sketchembednet.data import strokes
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What a model needs to know about a prepared stroke dataset.
+
+    Attributes:
+      name: TFDS name, e.g. ``"kanjivg"``.
+      stroke_scale: offsets are divided by this (std of the training offsets).
+      image_shape: ``(S, S, C)`` of the ``image`` feature.
+      num_examples: examples per split.
+      metadata: the builder's metadata dict (drop counts, build time, ...).
+    """
+
+    name: str
+    stroke_scale: float
+    image_shape: tuple
+    num_examples: dict
+    metadata: dict
+
+
+def prepare(name: str, data_dir: str | None = None) -> tuple[tfds.core.DatasetBuilder, DatasetInfo]:
+    """Builds the dataset if needed and returns its builder and :class:`DatasetInfo`.
+
+    Raises:
+      ValueError: if the dataset does not record a ``stroke_scale``.
+    """
+    builder = tfds.builder(name, data_dir=data_dir)
+    builder.download_and_prepare()
+    meta = dict(builder.info.metadata or {})
+    if "stroke_scale" not in meta:
+        raise ValueError(f"dataset {name!r} in {builder.data_dir} records no stroke_scale metadata")
+    info = DatasetInfo(
+        name=name,
+        stroke_scale=float(meta["stroke_scale"]),
+        image_shape=tuple(builder.info.features["image"].shape),
+        num_examples={k: v.num_examples for k, v in builder.info.splits.items()},
+        metadata=meta,
+    )
+    return builder, info
+
+
+def to_model_inputs(example: dict, stroke_scale: float, max_len: int) -> dict:
+    """Maps one TFDS example to ``{image, stroke5, length}`` (a tf.data map fn)."""
+    stroke3 = tf.cast(example["strokes"], tf.float32)  # [L, 3]
+    stroke3 = tf.concat([stroke3[:, :2] / stroke_scale, stroke3[:, 2:]], axis=1)  # [L, 3]
+    stroke5, length = strokes.stroke3_to_stroke5_tf(stroke3, max_len)  # [T+1, 5], []
+    return {"image": example["image"], "stroke5": stroke5, "length": length}
+
+
+def load(
+    name: str,
+    split: str,
+    max_len: int,
+    batch_size: int | None,
+    *,
+    data_dir: str | None = None,
+    shuffle: bool = False,
+    repeat: bool = False,
+    seed: int = 0,
+    input_context: tf.distribute.InputContext | None = None,
+    drop_remainder: bool = True,
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """Returns batched model inputs of one split, and the dataset's info.
+
+    Args:
+      name: TFDS dataset name (a builder of ``tfds_builders``).
+      split: TFDS split, e.g. ``"train"`` or ``"validation[:50%]"``.
+      max_len: T. Sketches with more stroke-3 rows are dropped, and the number
+        dropped is logged (never truncated).
+      batch_size: per-replica batch size, or None for unbatched examples.
+      data_dir: TFDS data dir (default ``~/tensorflow_datasets``).
+      shuffle: shuffle examples (buffer = the whole cached split).
+      repeat: repeat forever.
+      seed: shuffle seed.
+      input_context: from ``distribute_datasets_from_function``; shards input
+        between workers.
+      drop_remainder: drop the last partial batch (static shapes for training).
+    """
+    builder, info = prepare(name, data_dir)
+    dataset_max_len = info.metadata.get("max_len")
+    read_config = tfds.ReadConfig(input_context=input_context, shuffle_seed=seed)
+    ds = builder.as_dataset(split=split, read_config=read_config, shuffle_files=shuffle)
+    ds = ds.map(lambda ex: {"image": ex["image"], "strokes": ex["strokes"]})
+    if dataset_max_len is None or max_len < dataset_max_len:
+        too_long = sum(1 for ex in ds.map(lambda ex: tf.shape(ex["strokes"])[0] > max_len) if ex)
+        logging.info("%s[%s]: dropping %d sketches longer than max_len=%d",
+                     name, split, too_long, max_len)
+        ds = ds.filter(lambda ex: tf.shape(ex["strokes"])[0] <= max_len)
+    ds = ds.map(lambda ex: to_model_inputs(ex, info.stroke_scale, max_len),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(info.num_examples.get(split.split("[")[0], 10_000), seed=seed,
+                        reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    if batch_size is not None:
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE), info
