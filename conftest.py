@@ -29,3 +29,19 @@ def shared_data() -> pathlib.Path:
             "shared data pack (quickdraw/, omniglot/, sketch_rnn_datasets/)"
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def kanjivg_data_dir(tmp_path_factory) -> str:
+    """A TFDS data dir holding the real embedded kanjivg dataset, built once per session.
+
+    The build reads the installed ``kanjivg`` package (offline) and takes about
+    25 s on 2 cores.
+    """
+    import tensorflow_datasets as tfds
+
+    import tfds_builders  # noqa: F401  (registers the builder)
+
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    tfds.builder("kanjivg", data_dir=data_dir).download_and_prepare()
+    return data_dir

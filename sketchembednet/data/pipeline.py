@@ -71,6 +71,22 @@ def prepare(name: str, data_dir: str | None = None) -> tuple[tfds.core.DatasetBu
     return builder, info
 
 
+def _read_shard(builder, split, input_context, shuffle, seed) -> tf.data.Dataset:
+    """Reads this input pipeline's share of a split: by files if there are enough
+    files for every pipeline, else by examples (from a fixed file order, so the
+    shares are disjoint)."""
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    num_shards = builder.info.splits[split.split("[")[0]].num_shards
+    by_files = pipelines > 1 and num_shards >= pipelines
+    read_config = tfds.ReadConfig(input_context=input_context if by_files else None,
+                                  shuffle_seed=seed)
+    ds = builder.as_dataset(split=split, read_config=read_config,
+                            shuffle_files=shuffle and (by_files or pipelines == 1))
+    if pipelines > 1 and not by_files:
+        ds = ds.shard(pipelines, input_context.input_pipeline_id)
+    return ds.map(lambda ex: {"image": ex["image"], "strokes": ex["strokes"]})
+
+
 def to_model_inputs(example: dict, stroke_scale: float, max_len: int) -> dict:
     """Maps one TFDS example to ``{image, stroke5, length}`` (a tf.data map fn)."""
     stroke3 = tf.cast(example["strokes"], tf.float32)  # [L, 3]
@@ -110,9 +126,7 @@ def load(
     """
     builder, info = prepare(name, data_dir)
     dataset_max_len = info.metadata.get("max_len")
-    read_config = tfds.ReadConfig(input_context=input_context, shuffle_seed=seed)
-    ds = builder.as_dataset(split=split, read_config=read_config, shuffle_files=shuffle)
-    ds = ds.map(lambda ex: {"image": ex["image"], "strokes": ex["strokes"]})
+    ds = _read_shard(builder, split, input_context, shuffle, seed)
     if dataset_max_len is None or max_len < dataset_max_len:
         too_long = sum(1 for ex in ds.map(lambda ex: tf.shape(ex["strokes"])[0] > max_len) if ex)
         logging.info("%s[%s]: dropping %d sketches longer than max_len=%d",

@@ -1,0 +1,60 @@
+"""Tests for sketchembednet.data.pipeline on the real embedded kanjivg dataset."""
+
+import collections
+
+import numpy as np
+import tensorflow as tf
+
+from sketchembednet.data import pipeline
+from sketchembednet.data import rasterize
+from sketchembednet.data import strokes
+
+
+def test_batches_have_model_shapes_and_normalised_offsets(kanjivg_data_dir):
+    ds, info = pipeline.load("kanjivg", "train", max_len=64, batch_size=128,
+                             data_dir=kanjivg_data_dir)
+    assert info.image_shape == (28, 28, 1)
+    assert info.num_examples["train"] > 10_000
+    batch = next(iter(ds))
+    assert batch["image"].dtype == tf.uint8 and batch["image"].shape == (128, 28, 28, 1)
+    assert batch["stroke5"].shape == (128, 65, 5)
+    np.testing.assert_array_equal(batch["stroke5"][:, 0], [strokes.START_TOKEN] * 128)
+    # The offsets were divided by the std of all training offsets.
+    offsets = np.concatenate([s[1 : n + 1, :2].ravel()
+                              for s, n in zip(batch["stroke5"].numpy(), batch["length"].numpy())])
+    assert 0.7 < offsets.std() < 1.3
+
+
+def test_images_match_the_shared_renderer(kanjivg_data_dir):
+    ds, _ = pipeline.load("kanjivg", "validation", max_len=64, batch_size=16,
+                          data_dir=kanjivg_data_dir)
+    batch = next(iter(ds))
+    rendered = rasterize.render_images(batch["stroke5"], 28)
+    # Normalising offsets does not change the fitted rendering: one renderer for
+    # stored inputs and pixel-loss targets.
+    diff = np.abs(rendered.numpy().astype(int) - batch["image"].numpy().astype(int))
+    assert diff.max() <= 1
+
+
+def test_shorter_max_len_drops_and_counts(kanjivg_data_dir):
+    full, _ = pipeline.load("kanjivg", "validation", max_len=64, batch_size=None,
+                            data_dir=kanjivg_data_dir)
+    short, _ = pipeline.load("kanjivg", "validation", max_len=20, batch_size=None,
+                             data_dir=kanjivg_data_dir)
+    lengths = np.array([int(ex["length"]) for ex in full])
+    kept = [int(ex["length"]) for ex in short]
+    assert len(kept) == int((lengths <= 20).sum()) > 0
+    assert max(kept) <= 20
+
+
+def test_input_context_shards_between_workers(kanjivg_data_dir):
+    def examples(ctx):
+        ds, _ = pipeline.load("kanjivg", "validation", max_len=64, batch_size=None,
+                              data_dir=kanjivg_data_dir, input_context=ctx)
+        return collections.Counter(ex["stroke5"].numpy().tobytes() for ex in ds)
+
+    shares = [examples(tf.distribute.InputContext(2, worker, 2)) for worker in range(2)]
+    everything = examples(None)
+    # The workers' shares are non-empty, about equal, and add up to the split.
+    assert abs(sum(shares[0].values()) - sum(shares[1].values())) <= 1
+    assert shares[0] + shares[1] == everything
