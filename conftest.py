@@ -19,6 +19,18 @@ def shared_data_dir() -> pathlib.Path:
     return pathlib.Path(os.environ.get("SKETCHEMBEDNET_SHARED_DATA", _DEFAULT_SHARED))
 
 
+def pytest_configure(config):
+    """Splits the CPU into 2 logical devices before TensorFlow initialises, so that
+    MirroredStrategy tests have 2 replicas (everything else uses the first)."""
+    del config
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> pathlib.Path:
     """The real-data pack; skips the test when it is not available."""

@@ -1,0 +1,324 @@
+"""The one training loop of sketchembednet: a custom loop under any tf.distribute strategy.
+
+Used by ``python -m sketchembednet.train`` (the CLI) and by the tuner. It
+
+* creates the model, the optimizer and the checkpoint under ``strategy.scope()``
+  and feeds per-replica batches from ``distribute_datasets_from_function``;
+* scales per-example losses by the *global* batch, sums the gradient over
+  replicas, clips it element-wise at ``optim.clip_value`` (the paper's
+  ``clipvalue=1.0``) and applies it with Adam and the smooth exponential decay;
+* computes α from the global step (``schedules.alpha``), so schedules are
+  defined in global steps whatever the number of workers;
+* checkpoints every ``train.checkpoint_every`` steps and at the end, and resumes
+  from the last checkpoint (same step, optimizer state and therefore α);
+* never trains on a non-finite step: its gradient is replaced by zeros, the loop
+  stops, and the last good checkpoint is restored (undoing the optimizer's
+  momentum step and step count too); after ``train.max_nonfinite_restarts``
+  restores it stops with an error;
+* shows a progress bar, writes TensorBoard summaries (loss terms, α, learning
+  rate, gradient norm, examples/s, and grids of inputs beside samples), and at
+  the end a PNG grid ``samples.png`` and the weights ``model.weights.h5``.
+
+Example:
+  >>> from sketchembednet.configs import demo
+  >>> trainer = Trainer(demo.get_config("tiny"), "/tmp/sen_demo", tf.distribute.get_strategy())
+  >>> result = trainer.train()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tqdm
+from absl import logging
+
+from sketchembednet import distribute
+from sketchembednet import schedules
+from sketchembednet import visualize
+from sketchembednet.data import pipeline
+from sketchembednet.data import rasterize
+from sketchembednet.models import presets
+
+TERMS = ("loss", "pen", "stroke", "pixel", "kl")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced non-finite losses or gradients too many times."""
+
+
+class Trainer:
+    """Trains a SketchEmbedNet from a config into a workdir. See the module docstring.
+
+    Args:
+      config: an ``ml_collections.ConfigDict`` like ``configs.base.get_base_config()``.
+      workdir: folder for ``config.json``, checkpoints, TensorBoard logs and outputs.
+      strategy: a ``tf.distribute.Strategy`` (``distribute.get_strategy``).
+    """
+
+    def __init__(self, config, workdir: str, strategy: tf.distribute.Strategy):
+        self.config = config
+        self.workdir = workdir
+        self.strategy = strategy
+        self.chief = distribute.is_chief(strategy)
+        self.global_batch = int(config.train.batch_size)
+        replicas = strategy.num_replicas_in_sync
+        if self.global_batch % replicas:
+            raise ValueError(
+                f"train.batch_size={self.global_batch} is not divisible by the "
+                f"{replicas} replicas of the strategy"
+            )
+        os.makedirs(workdir, exist_ok=True)
+        keras.utils.set_random_seed(int(config.train.seed))
+        _, self.info = pipeline.prepare(config.dataset.name, config.dataset.data_dir or None)
+        with strategy.scope():
+            self.model = self.build_model()
+            schedule = keras.optimizers.schedules.ExponentialDecay(
+                config.optim.learning_rate, config.optim.decay_steps, config.optim.decay_rate
+            )
+            self.optimizer = keras.optimizers.Adam(schedule)
+            # Keras 3 needs the slots before the first strategy.run (stack notes).
+            self.optimizer.build(self.model.trainable_variables)
+            self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self._checkpoint_dir(), max_to_keep=config.train.keep_checkpoints
+        )
+        self._train_loop = self._make_train_loop()
+
+    # ------ Setup
+    def build_model(self) -> keras.Model:
+        """Builds the model of ``config.model`` with all its variables (under scope)."""
+        fields = dict(self.config.model.to_dict())
+        preset = fields.pop("preset")
+        if isinstance(fields.get("encoder_filters"), list):
+            fields["encoder_filters"] = tuple(fields["encoder_filters"])
+        model = presets.build_model(preset, max_seq_len=self.config.dataset.max_len, **fields)
+        s5_shape = (None, self.config.dataset.max_len + 1, 5)
+        model.build(((None, *self.info.image_shape), s5_shape))
+        return model
+
+    def _checkpoint_dir(self) -> str:
+        if self.chief:
+            return os.path.join(self.workdir, "checkpoints")
+        # MultiWorkerMirroredStrategy: every worker must save; others write to a scratch dir.
+        task_id = self.strategy.cluster_resolver.task_id
+        return os.path.join(self.workdir, f"tmp_worker_{task_id}", "checkpoints")
+
+    def _dataset(self, seed: int):
+        cfg = self.config.dataset
+
+        def dataset_fn(ctx: tf.distribute.InputContext):
+            ds, _ = pipeline.load(
+                cfg.name, cfg.train_split, cfg.max_len,
+                ctx.get_per_replica_batch_size(self.global_batch),
+                data_dir=cfg.data_dir or None, shuffle=True, repeat=True, seed=seed,
+                input_context=ctx,
+            )
+            return ds
+
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    # ------ The step
+    def _replica_step(self, batch):
+        """One optimizer step on this replica's batch; returns globally reduced values."""
+        ctx = tf.distribute.get_replica_context()
+        cfg = self.config
+        variables = self.model.trainable_variables
+        alpha = schedules.alpha(self.optimizer.iterations, cfg.alpha.start, cfg.alpha.increment,
+                                cfg.alpha.interval, cfg.alpha.max, cfg.alpha.start_step)
+        images = tf.cast(batch["image"], tf.float32)  # [b, S, S, C]
+        with tf.GradientTape() as tape:
+            terms = self.model.compute_losses(images, batch["stroke5"], alpha=alpha,
+                                              training=True, per_example=True)  # each [b]
+            loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=self.global_batch)
+        grads = tape.gradient(loss, variables)
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)  # the global mean's gradient
+        grad_norm = tf.linalg.global_norm(grads)
+        means = tf.stack([tf.reduce_sum(terms[k]) / self.global_batch for k in TERMS])  # [5]
+        means = ctx.all_reduce(tf.distribute.ReduceOp.SUM, means)
+        finite = tf.math.is_finite(grad_norm) & tf.reduce_all(tf.math.is_finite(means))
+        clip = float(cfg.optim.clip_value)
+        replicas = float(ctx.num_replicas_in_sync)
+        safe = []
+        for g in grads:
+            g = tf.where(finite, g, tf.zeros_like(g))
+            g = tf.clip_by_value(g, -clip, clip) if clip > 0 else g
+            safe.append(g / replicas)  # The optimizer sums replicas' gradients again.
+        self.optimizer.apply_gradients(zip(safe, variables))
+        return tf.concat([means, [grad_norm, alpha, tf.cast(finite, tf.float32)]], axis=0)  # [8]
+
+    def _make_train_loop(self):
+        strategy = self.strategy
+
+        @tf.function
+        def train_loop(iterator, num_steps):
+            total = tf.zeros([len(TERMS) + 2])
+            done = tf.constant(0.0)
+            ok = tf.constant(True)
+            for _ in tf.range(num_steps):
+                values = strategy.run(self._replica_step, args=(next(iterator),))
+                values = strategy.experimental_local_results(values)[0]  # equal on all replicas
+                if values[-1] < 0.5:
+                    ok = tf.constant(False)
+                    break
+                total += values[:-1]
+                done += 1.0
+            return total / tf.maximum(done, 1.0), ok
+
+        return train_loop
+
+    # ------ The loop
+    def train(self) -> dict:
+        """Trains to ``train.num_steps`` (resuming if possible); returns final metrics."""
+        cfg = self.config.train
+        self._save_config()
+        step = self._restore()
+        if self.manager.latest_checkpoint is None:
+            self.manager.save(checkpoint_number=step)  # A good state to fall back to.
+        iterator = iter(self._dataset(seed=int(cfg.seed) + step))
+        writer = tf.summary.create_file_writer(os.path.join(self.workdir, "tensorboard")) \
+            if self.chief else tf.summary.create_noop_writer()
+        eval_images = self._eval_images()
+        restarts, metrics = 0, {}
+        bar = tqdm.tqdm(total=cfg.num_steps, initial=step, disable=not self.chief,
+                        desc="train", unit="step", dynamic_ncols=True)
+        start_time, start_step = time.time(), step
+        while step < cfg.num_steps:
+            n = self._steps_to_next_event(step)
+            t0 = time.time()
+            values, ok = self._train_loop(iterator, tf.constant(n))
+            if not bool(ok):
+                restarts += 1
+                step = self._handle_nonfinite(restarts)
+                bar.n = step
+                bar.refresh()
+                continue
+            elapsed = time.time() - t0
+            step = int(self.optimizer.iterations.numpy())
+            bar.update(step - bar.n)
+            metrics = self._metrics(values.numpy(), step, n, elapsed)
+            bar.set_postfix(loss=f"{metrics['train/loss']:.3f}", alpha=f"{metrics['train/alpha']:.2f}")
+            self._events(step, metrics, writer, eval_images)
+        bar.close()
+        self._finish(step, eval_images)
+        metrics["train/step"] = step
+        metrics["train/wall_seconds"] = time.time() - start_time
+        metrics["train/steps_run"] = step - start_step
+        logging.info("finished at step %d: %s", step, metrics)
+        return metrics
+
+    def _steps_to_next_event(self, step: int) -> int:
+        cfg = self.config.train
+        n = min(cfg.steps_per_loop, cfg.num_steps - step)
+        for every in (cfg.log_every, cfg.checkpoint_every, cfg.sample_every):
+            if every > 0:
+                n = min(n, every - step % every)
+        return max(n, 1)
+
+    def _metrics(self, values: np.ndarray, step: int, n: int, elapsed: float) -> dict:
+        metrics = {f"train/{k}": float(v) for k, v in zip(TERMS, values)}
+        metrics["train/grad_norm"] = float(values[len(TERMS)])
+        metrics["train/alpha"] = float(values[len(TERMS) + 1])
+        metrics["train/learning_rate"] = float(self.optimizer.learning_rate.numpy())
+        metrics["train/steps_per_sec"] = n / elapsed
+        metrics["train/examples_per_sec"] = n * self.global_batch / elapsed
+        metrics["train/step"] = step
+        return metrics
+
+    def _events(self, step: int, metrics: dict, writer, eval_images) -> None:
+        cfg = self.config.train
+        if cfg.log_every and step % cfg.log_every == 0:
+            with writer.as_default(step=step):
+                for name, value in metrics.items():
+                    if name != "train/step":
+                        tf.summary.scalar(name, value)
+            logging.info("step %d: %s", step, {k: round(v, 4) for k, v in metrics.items()})
+        if cfg.sample_every and step % cfg.sample_every == 0 and self.chief:
+            stroke5, _ = self.sample(eval_images)
+            with writer.as_default(step=step):
+                tf.summary.image("samples/inputs_and_samples", self._pair_grid(eval_images, stroke5))
+        if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
+            self.manager.save(checkpoint_number=step)
+        writer.flush()
+
+    # ------ Checkpoints
+    def _restore(self) -> int:
+        latest = self.manager.latest_checkpoint
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            logging.info("resumed from %s (step %d)", latest, int(self.optimizer.iterations.numpy()))
+        return int(self.optimizer.iterations.numpy())
+
+    def _handle_nonfinite(self, restarts: int) -> int:
+        limit = self.config.train.max_nonfinite_restarts
+        step = int(self.optimizer.iterations.numpy())
+        if restarts > limit:
+            raise NonFiniteLossError(
+                f"non-finite loss or gradient near step {step} for the {restarts}th time "
+                f"(limit train.max_nonfinite_restarts={limit}); the last good checkpoint is "
+                f"{self.manager.latest_checkpoint}. Lower optim.learning_rate or check the data."
+            )
+        logging.warning("non-finite loss or gradient near step %d: restoring %s (restart %d of %d)",
+                        step, self.manager.latest_checkpoint, restarts, limit)
+        return self._restore()
+
+    def _save_config(self) -> None:
+        if not self.chief:
+            return
+        path = os.path.join(self.workdir, "config.json")
+        new = json.loads(self.config.to_json_best_effort())
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            if old != new:
+                logging.warning("config differs from the one saved in %s; saving the new one", path)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(new, f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+
+    # ------ Samples and outputs
+    def _eval_images(self) -> np.ndarray:
+        cfg = self.config
+        ds, _ = pipeline.load(cfg.dataset.name, cfg.dataset.eval_split, cfg.dataset.max_len,
+                              cfg.train.num_samples, data_dir=cfg.dataset.data_dir or None,
+                              drop_remainder=False)
+        return next(iter(ds))["image"].numpy()  # [n, S, S, C] uint8
+
+    def sample(self, images: np.ndarray):
+        """Sketches of ``images`` by the current model: (stroke5 [n, T+1, 5], lengths [n])."""
+        z = self.model.embed(tf.cast(images, tf.float32))  # [n, Z]
+        temperature = float(self.config.train.sample_temperature)
+        return self.model.sample(z, max_len=self.config.dataset.max_len,
+                                 temperature=max(temperature, 1e-3), greedy=temperature == 0)
+
+    def _pair_grid(self, images: np.ndarray, stroke5) -> tf.Tensor:
+        """One image: rows of [input | sample] pairs, 8 pairs per row."""
+        size = images.shape[1]
+        samples = rasterize.render_images(stroke5, size).numpy()  # [n, S, S, 1] uint8
+        inputs = images[..., :1] if images.shape[-1] == 1 else images.mean(-1, keepdims=True)
+        pairs = np.concatenate([inputs.astype(np.uint8), samples], axis=2)  # [n, S, 2S, 1]
+        cols = 8
+        pad = (-len(pairs)) % cols
+        pairs = np.concatenate([pairs, np.full((pad, *pairs.shape[1:]), 255, np.uint8)])
+        rows = [np.concatenate(list(pairs[i : i + cols]), axis=1) for i in range(0, len(pairs), cols)]
+        return tf.constant(np.concatenate(rows, axis=0)[None])  # [1, H, W, 1]
+
+    def _finish(self, step: int, eval_images: np.ndarray) -> None:
+        if self.manager.latest_checkpoint is None or not self.manager.latest_checkpoint.endswith(f"-{step}"):
+            self.manager.save(checkpoint_number=step)
+        if not self.chief:
+            shutil.rmtree(os.path.dirname(self._checkpoint_dir()), ignore_errors=True)
+            return
+        stroke5, _ = self.sample(eval_images)
+        path = visualize.save_sketch_grid(
+            os.path.join(self.workdir, "samples.png"), list(eval_images), list(stroke5.numpy()),
+            sketch_label="sample",
+        )
+        self.model.save_weights(os.path.join(self.workdir, "model.weights.h5"))
+        logging.info("wrote %s and model.weights.h5", path)

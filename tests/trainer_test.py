@@ -1,0 +1,123 @@
+"""Tests for sketchembednet.trainer: resume, non-finite handling, strategies, summaries."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sketchembednet import distribute
+from sketchembednet import trainer
+from sketchembednet.configs import demo
+
+
+def tiny_config(data_dir, **train):
+    config = demo.get_config("tiny")
+    config.dataset.data_dir = data_dir
+    for key, value in train.items():
+        config.train[key] = value
+    return config
+
+
+def summary_tags(workdir):
+    tags = set()
+    for path in glob.glob(os.path.join(workdir, "tensorboard", "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    return tags
+
+
+def test_trains_writes_outputs_and_resumes(kanjivg_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    strategy = distribute.get_strategy("default")
+    first = trainer.Trainer(tiny_config(kanjivg_data_dir), workdir, strategy).train()
+    assert first["train/step"] == 20 and first["train/steps_run"] == 20
+    assert np.isfinite(first["train/loss"])
+    for name in ("config.json", "samples.png", "model.weights.h5"):
+        assert os.path.exists(os.path.join(workdir, name)), name
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-20")
+    tags = summary_tags(workdir)
+    for tag in ("train/loss", "train/pen", "train/stroke", "train/pixel", "train/alpha",
+                "train/learning_rate", "train/grad_norm", "train/examples_per_sec",
+                "samples/inputs_and_samples"):
+        assert tag in tags, tag
+
+    # Re-running resumes: same step count, optimizer state and α; only the rest is trained.
+    resumed = trainer.Trainer(tiny_config(kanjivg_data_dir, num_steps=30), workdir, strategy)
+    assert int(resumed.optimizer.iterations.numpy()) == 0  # Restored inside train().
+    second = resumed.train()
+    assert second["train/steps_run"] == 10 and second["train/step"] == 30
+    # α keeps following the global step: +0.05 every 5 steps -> 0.25..0.30 over steps 20-30.
+    assert second["train/alpha"] == pytest.approx(0.25, abs=0.03)
+
+
+class _NaNTrainer(trainer.Trainer):
+    """Injects a NaN loss at global step `nan_step`, `nan_times` times."""
+
+    nan_step = 7
+    nan_times = 1
+
+    def build_model(self):
+        model = super().build_model()
+        original = model.compute_losses
+        self.nan_left = tf.Variable(self.nan_times, dtype=tf.int64, trainable=False)
+
+        def compute_losses(*args, **kwargs):
+            terms = dict(original(*args, **kwargs))
+            bad = tf.logical_and(tf.equal(self.optimizer.iterations, self.nan_step),
+                                 self.nan_left > 0)
+            with tf.control_dependencies([self.nan_left.assign_sub(tf.cast(bad, tf.int64))]):
+                terms["loss"] = tf.where(bad, tf.constant(np.nan), terms["loss"])
+            return terms
+
+        model.compute_losses = compute_losses
+        return model
+
+
+def test_transient_nonfinite_step_is_not_applied_and_training_finishes(kanjivg_data_dir, tmp_path):
+    config = tiny_config(kanjivg_data_dir, checkpoint_every=5, num_steps=15)
+    run = _NaNTrainer(config, str(tmp_path / "run"), distribute.get_strategy("default"))
+    result = run.train()
+    assert result["train/step"] == 15
+    assert int(run.nan_left.numpy()) == 0  # The NaN really happened once.
+    for var in run.model.trainable_variables:
+        assert np.all(np.isfinite(var.numpy())), var.name
+
+
+def test_repeated_nonfinite_steps_stop_with_a_clear_error(kanjivg_data_dir, tmp_path):
+    config = tiny_config(kanjivg_data_dir, checkpoint_every=5, num_steps=15,
+                         max_nonfinite_restarts=2)
+    _NaNTrainer.nan_times = 100
+    try:
+        run = _NaNTrainer(config, str(tmp_path / "run"), distribute.get_strategy("default"))
+        with pytest.raises(trainer.NonFiniteLossError, match="3th time .*max_nonfinite_restarts=2"):
+            run.train()
+    finally:
+        _NaNTrainer.nan_times = 1
+    # Restored to the last good checkpoint (step 5): no NaN reached the weights.
+    assert int(run.optimizer.iterations.numpy()) == 5
+    for var in run.model.trainable_variables:
+        assert np.all(np.isfinite(var.numpy())), var.name
+
+
+def test_mirrored_matches_default_on_the_same_batches(kanjivg_data_dir, tmp_path):
+    """2 replicas x 4 examples see the same batches as 1 x 8: losses agree."""
+    losses = {}
+    for name in ("default", "mirrored"):
+        strategy = distribute.get_strategy(name)
+        config = tiny_config(kanjivg_data_dir, num_steps=5, steps_per_loop=5, log_every=5)
+        config.model.seed = 3
+        run = trainer.Trainer(config, str(tmp_path / name), strategy)
+        assert strategy.num_replicas_in_sync == (2 if name == "mirrored" else 1)
+        batch = next(iter(run._dataset(seed=0)))
+        images = strategy.experimental_local_results(batch["image"])
+        stroke5 = strategy.experimental_local_results(batch["stroke5"])
+        images = tf.cast(tf.concat(images, 0), tf.float32)
+        stroke5 = tf.concat(stroke5, 0)
+        # Deterministic evaluation-mode loss of the same weights on the same global batch.
+        losses[name, "init"] = float(run.model.compute_losses(images, stroke5, alpha=0.5)["loss"])
+        losses[name, "train"] = run.train()["train/loss"]
+    assert losses["mirrored", "init"] == pytest.approx(losses["default", "init"], rel=1e-5)
+    # Training mode differs only by per-replica BatchNorm statistics and noise draws.
+    assert losses["mirrored", "train"] == pytest.approx(losses["default", "train"], rel=0.05)
