@@ -60,7 +60,12 @@ setuptools.setup(
         include=["sketchembednet", "sketchembednet.*", "tfds_builders", "tfds_builders.*"]
     ),
     package_data={
-        "tfds_builders": ["*/README.md", "*/CITATIONS.bib", "*/TAGS.txt", "*/checksums.tsv", "*/*.txt"],
+        "tfds_builders": [
+            "*/README.md", "*/CITATIONS.bib", "*/TAGS.txt", "*/checksums.tsv", "*/*.txt",
+            "*/*.tsv", "*/*.json",
+            # Dummy data ships too: the builder tests run against the installed package.
+            "*/dummy_data/*", "*/dummy_data/*/*", "*/dummy_data/*/*/*", "*/dummy_data/*/*/*/*",
+        ],
         "sketchembednet": ["configs/*.py"],
     },
     install_requires=INSTALL_REQUIRES,
