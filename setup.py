@@ -64,7 +64,7 @@ setuptools.setup(
             "*/README.md", "*/CITATIONS.bib", "*/TAGS.txt", "*/checksums.tsv", "*/*.txt",
             "*/*.tsv", "*/*.json",
             # Dummy data ships too: the builder tests run against the installed package.
-            "*/dummy_data/*", "*/dummy_data/*/*", "*/dummy_data/*/*/*", "*/dummy_data/*/*/*/*",
+            "*/dummy_data/**/*",
         ],
         "sketchembednet": ["configs/*.py"],
     },

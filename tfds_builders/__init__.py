@@ -5,3 +5,7 @@ Importing this package registers every builder with TFDS, so that
 """
 
 from tfds_builders import kanjivg  # noqa: F401  (registers the builder)
+from tfds_builders import quickdraw  # noqa: F401  (registers the builder)
+from tfds_builders import omniglot_strokes  # noqa: F401  (registers the builder)
+from tfds_builders import sketchy  # noqa: F401  (registers the builder)
+from tfds_builders import mini_imagenet  # noqa: F401  (registers the builder)

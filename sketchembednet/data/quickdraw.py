@@ -1,0 +1,256 @@
+"""Quick, Draw! source files: sketch-rnn ``.npz`` and "simplified" ``.ndjson``.
+
+Google publishes two per-class formats that hold the same drawings (Ha & Eck
+2017, Sec. 3.1; github.com/googlecreativelab/quickdraw-dataset):
+
+* ``sketchrnn/<class>.npz``: keys ``train``/``valid``/``test`` (70k/2.5k/2.5k),
+  each a 1-D object array of int16 stroke-3 ``[L, 3]``. These are Python-2
+  pickles. :func:`read_npz` never calls ``np.load(allow_pickle=True)``: it
+  unpickles with ``safe_pickle.load``, which can only rebuild NumPy arrays,
+  and only when the caller passes ``allow_pickle=True``
+  (the builder does so for checksum-verified official files or on an explicit
+  user opt-in; see ``tfds_builders/quickdraw/README.md``).
+* ``full/simplified/<class>.ndjson``: one JSON drawing per line (``word``,
+  ``key_id``, ``recognized``, ``drawing`` = ``[[xs], [ys]]`` per stroke), in a
+  256-unit box and RDP-simplified with epsilon 2.0: exactly the input of the
+  ``.npz`` files. :func:`read_simplified_ndjson` converts them to stroke-3.
+
+Class names with spaces are URL-encoded in download URLs (``%20``).
+
+Example:
+  >>> sketchrnn_url("The Eiffel Tower")
+  'https://storage.googleapis.com/quickdraw_dataset/sketchrnn/The%20Eiffel%20Tower.npz'
+  >>> split_of_key("5201136883597312")
+  'train'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pickle
+import urllib.parse
+import zipfile
+from typing import Iterator
+
+import numpy as np
+from etils import epath
+
+from sketchembednet.data import safe_pickle
+from sketchembednet.data import strokes
+from sketchembednet.data.errors import DataFileError
+
+BUCKET = "https://storage.googleapis.com/quickdraw_dataset"
+# TFDS split name -> key in the sketch-rnn .npz files.
+NPZ_KEYS = {"train": "train", "validation": "valid", "test": "test"}
+# ndjson files have no splits: sha256(key_id) % 100 below 90 -> train, below 95 ->
+# validation, else test.
+HASH_SPLITS = ((90, "train"), (95, "validation"), (100, "test"))
+
+def sketchrnn_url(name: str) -> str:
+    """URL of the official sketch-rnn ``.npz`` file of a class (spaces URL-encoded)."""
+    return f"{BUCKET}/sketchrnn/{urllib.parse.quote(name)}.npz"
+
+
+def simplified_url(name: str) -> str:
+    """URL of the official "simplified" ``.ndjson`` file of a class."""
+    return f"{BUCKET}/full/simplified/{urllib.parse.quote(name)}.ndjson"
+
+
+def local_file_names(name: str, extension: str) -> list[str]:
+    """Accepted names of a class's file in a folder: as is, or URL-encoded.
+
+    Example:
+      >>> local_file_names("paint can", ".ndjson")
+      ['paint can.ndjson', 'paint%20can.ndjson']
+    """
+    names = [name + extension, urllib.parse.quote(name) + extension]
+    return list(dict.fromkeys(names))
+
+
+def split_of_key(key_id: str) -> str:
+    """Deterministic split of an ndjson drawing: a hash of its ``key_id``."""
+    bucket = int(hashlib.sha256(key_id.encode("utf-8")).hexdigest(), 16) % 100
+    return next(split for limit, split in HASH_SPLITS if bucket < limit)
+
+
+def sha256_of(path: epath.PathLike) -> str:
+    """Hex sha256 of a file (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with epath.Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_member(archive: zipfile.ZipFile, member: str, allow_pickle: bool, name: str):
+    """One ``.npy`` member of an ``.npz`` archive."""
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        if not dtype.hasobject:
+            return _read_plain(f, shape, fortran, dtype, name, member)
+        if not allow_pickle:
+            raise DataFileError(
+                f"{name}: member {member} holds pickled Python objects; refusing to unpickle "
+                "a file that is neither checksum-verified nor explicitly allowed")
+        array = safe_pickle.load(f, encoding="latin1")
+    if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
+        raise DataFileError(f"{name}: member {member} does not hold a {shape} array")
+    return array
+
+
+def _read_plain(f, shape, fortran, dtype, name, member) -> np.ndarray:
+    """The data of a non-object ``.npy`` member whose header was read."""
+    count = int(np.prod(shape, dtype=np.int64))
+    data = f.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise DataFileError(f"{name}: member {member} is truncated")
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def read_npz(path: epath.PathLike, allow_pickle: bool = False) -> dict[str, np.ndarray]:
+    """Reads every array of an ``.npz`` file without ``np.load``.
+
+    Args:
+      path: the ``.npz`` file.
+      allow_pickle: allow object arrays, rebuilt by an unpickler that only
+        accepts NumPy arrays and dtypes (Python-2 pickles: latin-1 strings).
+
+    Returns:
+      ``{key: array}`` with keys without the ``.npy`` suffix.
+
+    Raises:
+      DataFileError: naming the file, if it is not a readable ``.npz`` archive
+        (corrupt, truncated), or holds objects and ``allow_pickle`` is False.
+    """
+    name = str(path)
+    try:
+        with epath.Path(path).open("rb") as raw:
+            with zipfile.ZipFile(raw) as archive:
+                return {
+                    member.removesuffix(".npy"): _read_member(archive, member, allow_pickle, name)
+                    for member in archive.namelist()
+                }
+    except DataFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, pickle.UnpicklingError,
+            KeyError, TypeError, AttributeError, IndexError) as e:
+        raise DataFileError(f"{name}: not a readable .npz file ({type(e).__name__}: {e})") from e
+
+
+def npz_sketches(arrays: dict, split: str, name: str) -> list[np.ndarray]:
+    """The stroke-3 sketches of one split of a sketch-rnn ``.npz`` (float32).
+
+    Args:
+      arrays: the result of :func:`read_npz`.
+      split: ``train``, ``validation`` or ``test``.
+      name: the file name, for error messages.
+
+    Returns:
+      a list of float32 ``[L, 3]`` arrays; ``L`` may be 0 (callers drop those).
+
+    Raises:
+      DataFileError: if the key is missing or an element is not ``[L, 3]``.
+      strokes.StrokeFormatError: for non-finite values or a bad pen column.
+    """
+    key = NPZ_KEYS[split]
+    if key not in arrays:
+        raise DataFileError(f"{name}: no '{key}' array (keys: {sorted(arrays)})")
+    out = []
+    for i, sketch in enumerate(arrays[key]):
+        arr = np.asarray(sketch)
+        if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number):
+            raise DataFileError(f"{name}: {key}[{i}] is not a numeric [L, 3] array")
+        out.append(arr.astype(np.float32) if not len(arr) else
+                   strokes.validate_stroke3(arr, f"{name}: {key}[{i}]"))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class SimplifiedDrawing:
+    """One drawing of a "simplified" ndjson file.
+
+    Attributes:
+      key_id: Google's id of the drawing (a decimal string).
+      stroke3: float32 ``[L, 3]``, or None for a drawing of fewer than 2 points.
+      recognized: whether the game recognised the drawing.
+    """
+
+    key_id: str
+    stroke3: np.ndarray | None
+    recognized: bool
+
+
+def parse_simplified_line(line: str, name: str, word: str | None = None) -> SimplifiedDrawing:
+    """Parses one ndjson line (``name`` is ``file:line`` for error messages).
+
+    Raises:
+      DataFileError: for invalid JSON, missing keys, or a ``word`` other than ``word``.
+      strokes.StrokeFormatError: for a malformed ``drawing``.
+    """
+    try:
+        record = json.loads(line)
+        key_id, drawing = str(record["key_id"]), record["drawing"]
+    except json.JSONDecodeError as e:
+        raise DataFileError(f"{name}: invalid JSON ({e}); is the file truncated?") from e
+    except (KeyError, TypeError) as e:
+        raise DataFileError(f"{name}: not a Quickdraw drawing (missing {e})") from e
+    if word is not None and record.get("word") != word:
+        raise DataFileError(f"{name}: drawing of {record.get('word')!r} in the file of {word!r}")
+    lines = strokes.quickdraw_to_polylines(drawing, name)
+    if sum(len(line) for line in lines) < 2:
+        return SimplifiedDrawing(key_id, None, bool(record.get("recognized", True)))
+    return SimplifiedDrawing(key_id, strokes.polylines_to_stroke3(lines, name),
+                             bool(record.get("recognized", True)))
+
+
+def read_simplified_ndjson(path: epath.PathLike, word: str | None = None
+                           ) -> Iterator[SimplifiedDrawing]:
+    """Yields the drawings of a "simplified" ndjson file, in file order.
+
+    Args:
+      path: the ``.ndjson`` file.
+      word: if given, every drawing's ``word`` must equal it.
+
+    Raises:
+      DataFileError / strokes.StrokeFormatError: naming ``file:line``.
+    """
+    with epath.Path(path).open("r", encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                yield parse_simplified_line(line, f"{path}:{number}", word)
+
+
+def offset_moments(stroke3_list) -> np.ndarray:
+    """``[count, sum, sum of squares]`` (float64) of all dx and dy offsets.
+
+    Sum the results of several calls, then :func:`scale_from_moments`: the same
+    number as ``strokes.normalizing_scale`` without holding every sketch.
+    """
+    out = np.zeros(3, np.float64)
+    for s in stroke3_list:
+        xy = np.asarray(s, np.float64)[:, :2]
+        out += (xy.size, xy.sum(), np.square(xy).sum())
+    return out
+
+
+def scale_from_moments(moments: np.ndarray) -> float:
+    """The population std of the offsets summarised by :func:`offset_moments`.
+
+    Raises:
+      strokes.StrokeFormatError: if there are no offsets or the std is zero.
+    """
+    count, total, total_sq = (float(v) for v in moments)
+    if count == 0:
+        raise strokes.StrokeFormatError("cannot compute a normalizing scale of zero drawings")
+    variance = max(total_sq / count - (total / count) ** 2, 0.0)
+    scale = float(np.sqrt(variance))
+    if not np.isfinite(scale) or scale <= 0:
+        raise strokes.StrokeFormatError(f"normalizing scale must be positive, got {scale}")
+    return scale

@@ -1,0 +1,278 @@
+"""Quick, Draw! sketches as stroke-3 with 28x28 renderings (SketchEmbedNet, Sec. 4.1).
+
+    import tfds_builders  # registers the builder
+    ds = tfds.load("quickdraw/paper_300", split="train")
+
+Sources (``sketchembednet.data.quickdraw``), chosen by the config:
+
+* ``<class set>`` configs read Google's sketch-rnn ``sketchrnn/<class>.npz``
+  (official train/valid/test: 70k/2.5k/2.5k per class, int16 stroke-3).
+* ``<class set>_ndjson`` configs read the "simplified" ``full/simplified/<class>.ndjson``
+  (the same drawings before sampling; no splits, so each drawing's split is a
+  hash of its ``key_id``: 90% train, 5% validation, 5% test).
+
+Files are downloaded from the Quickdraw bucket, or read from the manual
+directory when it holds ``<class>.npz`` / ``<class>.ndjson`` files of the
+config's classes. The npz files are pickles: they are unpickled (by a NumPy-only
+unpickler) only after their sha256 matches ``checksums.tsv``, or, for manual
+files, when the builder is created with ``allow_manual_pickle=True``.
+
+Sketches with more than ``MAX_LEN`` (64) stroke-3 rows are dropped (the paper
+keeps length <= 64), as are drawings of fewer than two points; both counts go
+to the metadata (``<split>_dropped_too_long``, ``<split>_dropped_degenerate``)
+and the log. ``metadata["stroke_scale"]`` is the std of the kept training
+offsets; the strokes themselves are stored un-normalised (256-unit box). The
+image is rendered by ``sketchembednet.data.rasterize.render_images``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl import logging
+from etils import epath
+
+from sketchembednet.data import quickdraw
+from sketchembednet.data import rasterize
+from sketchembednet.data import strokes
+from sketchembednet.data.errors import DataFileError
+
+MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
+IMAGE_SIZE = 28  # Side of the rendered image, pixels.
+SPLITS = ("train", "validation", "test")
+EXTENSIONS = {"npz": ".npz", "ndjson": ".ndjson"}
+_RENDER_BATCH = 256
+_HERE = epath.Path(__file__).parent
+
+
+def _read_classes(file_name: str) -> list[str]:
+    lines = (_HERE / file_name).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip()]
+
+
+TRAIN_300 = sorted(_read_classes("classes_train_300.txt"))  # ST1 of the paper.
+HELDOUT_45 = sorted(_read_classes("classes_heldout_45.txt"))  # T2: never trained on.
+SEEN_EVAL_45 = sorted(_read_classes("classes_seen_eval_45.txt"))  # T1, inside ST1.
+ALL_345 = sorted(TRAIN_300 + HELDOUT_45)  # The label space of every config.
+CLASS_SETS = {
+    "paper_300": TRAIN_300, "heldout_45": HELDOUT_45,
+    "seen_eval_45": SEEN_EVAL_45, "all_345": ALL_345,
+}
+_CLASS_SET_DOCS = {
+    "paper_300": "the paper's 300 training classes (all 345 minus the 45 held out)",
+    "heldout_45": "the paper's 45 held-out classes (unseen-class evaluation)",
+    "seen_eval_45": "the paper's 45 'seen' evaluation classes (a subset of the 300)",
+    "all_345": "all 345 Quickdraw classes",
+}
+
+
+@dataclasses.dataclass(eq=False)
+class QuickdrawConfig(tfds.core.BuilderConfig):
+    """A class set and a source format.
+
+    Attributes:
+      class_set: key of ``CLASS_SETS``.
+      source_format: ``"npz"`` (sketch-rnn files) or ``"ndjson"`` (simplified).
+    """
+
+    class_set: str = "paper_300"
+    source_format: str = "npz"
+
+
+def _make_configs() -> list[QuickdrawConfig]:
+    configs = []
+    for class_set, doc in _CLASS_SET_DOCS.items():
+        for fmt in EXTENSIONS:
+            name = class_set if fmt == "npz" else f"{class_set}_ndjson"
+            source = "sketch-rnn .npz" if fmt == "npz" else "simplified .ndjson"
+            configs.append(QuickdrawConfig(name=name, description=f"{doc}, from the {source} files",
+                                           class_set=class_set, source_format=fmt))
+    return configs
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for Quick, Draw! stroke-3 sketches.
+
+    Args:
+      allow_manual_pickle: unpickle ``.npz`` files found in the manual directory
+        (they cannot be checksum-verified). Default False.
+      allow_missing_classes: build from a manual directory that lacks some of the
+        config's class files; the missing classes are logged and listed in
+        ``metadata["missing_classes"]``. Default False: missing files raise.
+      **kwargs: for ``tfds.core.GeneratorBasedBuilder``.
+
+    Example:
+      >>> builder = Builder(config="heldout_45_ndjson", allow_missing_classes=True)
+      >>> builder.builder_config.source_format
+      'ndjson'
+    """
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release: sketch-rnn npz and simplified ndjson, T=64, 28x28 images.",
+    }
+    BUILDER_CONFIGS = _make_configs()
+    DEFAULT_BUILDER_CONFIG_NAME = "paper_300"
+    MANUAL_DOWNLOAD_INSTRUCTIONS = """
+    Optional: without a manual directory the files are downloaded. To build from
+    local copies instead, put one file per class of the config directly into the
+    manual directory, named as in the Quickdraw bucket (`<class>.npz` from
+    `sketchrnn/`, or `<class>.ndjson` from `full/simplified/`; spaces kept or
+    written `%20`), e.g. `<manual_dir>/aircraft carrier.ndjson`. Local `.npz`
+    files are pickles and are only read with `allow_manual_pickle=True`; a
+    folder lacking some classes needs `allow_missing_classes=True`.
+    """
+
+    def __init__(self, *, allow_manual_pickle: bool = False,
+                 allow_missing_classes: bool = False, **kwargs):
+        self._allow_manual_pickle = bool(allow_manual_pickle)
+        self._allow_missing_classes = bool(allow_missing_classes)
+        super().__init__(**kwargs)
+        self._original_state.update(allow_manual_pickle=self._allow_manual_pickle,
+                                    allow_missing_classes=self._allow_missing_classes)
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(
+                    shape=(IMAGE_SIZE, IMAGE_SIZE, 1),
+                    doc="Rendering by sketchembednet.data.rasterize: white background, black ink."),
+                "strokes": tfds.features.Tensor(
+                    shape=(None, 3), dtype=np.float32,
+                    doc="stroke-3 (dx, dy, pen_lifted), 256-unit box (not normalised)."),
+                "label": tfds.features.ClassLabel(names=ALL_345),
+                "key_id": tfds.features.Text(
+                    doc="Google's key_id (ndjson), or '<npz key>:<index>' (npz)."),
+            }),
+            supervised_keys=("image", "strokes"),
+            homepage="https://github.com/googlecreativelab/quickdraw-dataset",
+            metadata=tfds.core.MetadataDict(),
+        )
+
+    # ---------------------------------------------------------------- sources
+    def _manual_sources(self, dl_manager, classes, extension):
+        """``({class: path}, missing)`` from the manual dir, or None if it has none."""
+        try:
+            root = dl_manager.manual_dir
+        except AssertionError:  # No manual dir: download.
+            return None
+        found = {}
+        for name in classes:
+            for file_name in quickdraw.local_file_names(name, extension):
+                if (root / file_name).exists():
+                    found[name] = root / file_name
+                    break
+        if not found:
+            logging.info("quickdraw: no <class>%s files of this config in %s", extension, root)
+            return None
+        missing = [name for name in classes if name not in found]
+        if missing and not self._allow_missing_classes:
+            raise FileNotFoundError(
+                f"quickdraw: the manual directory {root} lacks {len(missing)} of the "
+                f"{len(classes)} class files of config {self.builder_config.name!r}, e.g. "
+                f"{[n + extension for n in missing[:10]]}; add them, or pass "
+                "allow_missing_classes=True to build without those classes")
+        for name in missing:
+            logging.warning("quickdraw: class %r missing from %s: built without it", name, root)
+        return found, missing
+
+    def _verify_official_npz(self, dl_manager, url: str, path) -> None:
+        """Allows unpickling a downloaded npz only if its sha256 is registered and matches."""
+        if dl_manager.register_checksums:
+            logging.warning("quickdraw: registering checksums; trusting %s as downloaded", url)
+            return
+        expected = (type(self).url_infos or {}).get(url)
+        if expected is None:
+            raise DataFileError(
+                f"{path}: no checksum for {url} in {self._checksums_path}; refusing to unpickle "
+                "an unverified .npz. Register the official checksums (download_and_prepare "
+                "with DownloadConfig(register_checksums=True); see README.md) or use the "
+                "*_ndjson configs")
+        actual = quickdraw.sha256_of(path)
+        if actual != expected.checksum:
+            raise DataFileError(f"{path}: sha256 {actual} does not match {expected.checksum} "
+                                f"registered for {url}; refusing to unpickle")
+
+    def _sources(self, dl_manager):
+        """``({class: path}, missing classes, "manual" or "download")`` for this config."""
+        config = self.builder_config
+        classes = CLASS_SETS[config.class_set]
+        manual = self._manual_sources(dl_manager, classes, EXTENSIONS[config.source_format])
+        if manual is not None:
+            found, missing = manual
+            if config.source_format == "npz" and not self._allow_manual_pickle:
+                raise DataFileError(
+                    f"{next(iter(found.values()))}: local .npz files are pickles and can run "
+                    "code when loaded; pass allow_manual_pickle=True to the builder if you "
+                    "trust them, or use the *_ndjson configs")
+            return found, missing, "manual"
+        npz = config.source_format == "npz"
+        url_of = quickdraw.sketchrnn_url if npz else quickdraw.simplified_url
+        urls = {name: url_of(name) for name in classes}
+        paths = dl_manager.download(urls)
+        if npz:
+            for name in classes:
+                self._verify_official_npz(dl_manager, urls[name], paths[name])
+        return {name: epath.Path(paths[name]) for name in classes}, [], "download"
+
+    # ---------------------------------------------------------------- reading
+    def _read_class(self, name: str, path) -> dict[str, list[tuple[str, np.ndarray | None]]]:
+        """``{split: [(key_id, stroke3 or None), ...]}`` of one class file, in file order."""
+        out = {split: [] for split in SPLITS}
+        if self.builder_config.source_format == "npz":
+            arrays = quickdraw.read_npz(path, allow_pickle=True)  # Allowed by _sources.
+            for split in SPLITS:
+                key = quickdraw.NPZ_KEYS[split]
+                for i, s3 in enumerate(quickdraw.npz_sketches(arrays, split, str(path))):
+                    out[split].append((f"{key}:{i:06d}", s3 if len(s3) else None))
+        else:
+            for drawing in quickdraw.read_simplified_ndjson(path, word=name):
+                out[quickdraw.split_of_key(drawing.key_id)].append(
+                    (drawing.key_id, drawing.stroke3))
+        return out
+
+    def _split_generators(self, dl_manager):
+        start = time.time()
+        sources, missing, source = self._sources(dl_manager)
+        stats = {f"{split}_{what}": 0 for split in SPLITS
+                 for what in ("num_source", "dropped_too_long", "dropped_degenerate")}
+        moments = np.zeros(3, np.float64)
+        for name in sorted(sources):
+            for split, items in self._read_class(name, sources[name]).items():
+                kept = [s3 for _, s3 in items if s3 is not None and len(s3) <= MAX_LEN]
+                degenerate = sum(1 for _, s3 in items if s3 is None)
+                stats[f"{split}_num_source"] += len(items)
+                stats[f"{split}_dropped_degenerate"] += degenerate
+                stats[f"{split}_dropped_too_long"] += len(items) - degenerate - len(kept)
+                if split == "train":
+                    moments += quickdraw.offset_moments(kept)
+        for split in SPLITS:
+            logging.info("quickdraw %s: %d drawings, dropped %d longer than %d rows and %d of "
+                         "fewer than 2 points", split, stats[f"{split}_num_source"],
+                         stats[f"{split}_dropped_too_long"], MAX_LEN,
+                         stats[f"{split}_dropped_degenerate"])
+        scale = quickdraw.scale_from_moments(moments)
+        logging.info("quickdraw: normalising scale (std of train offsets) = %.4f", scale)
+        stats.update(
+            stroke_scale=scale, max_len=MAX_LEN, image_size=IMAGE_SIZE, source=source,
+            source_format=self.builder_config.source_format, num_classes=len(sources),
+            missing_classes=list(missing), parse_seconds=round(time.time() - start, 2),
+        )
+        self.info.metadata.update(stats)
+        return {split: self._generate_examples(split, sources) for split in SPLITS}
+
+    def _generate_examples(self, split: str, sources: dict):
+        for name in sorted(sources):
+            items = [(key, s3) for key, s3 in self._read_class(name, sources[name])[split]
+                     if s3 is not None and len(s3) <= MAX_LEN]
+            for begin in range(0, len(items), _RENDER_BATCH):
+                batch = items[begin : begin + _RENDER_BATCH]
+                stroke5 = np.stack([strokes.stroke3_to_stroke5(s3, MAX_LEN) for _, s3 in batch])
+                images = rasterize.render_images(stroke5, IMAGE_SIZE).numpy()  # [B, S, S, 1]
+                for (key_id, s3), image in zip(batch, images):
+                    yield f"{name}/{key_id}", {
+                        "image": image, "strokes": s3, "label": name, "key_id": key_id,
+                    }
