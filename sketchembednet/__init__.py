@@ -12,3 +12,9 @@ Submodules:
 """
 
 __version__ = "0.1.0"
+
+# Registers the Keras classes, so `.keras` files load after `import sketchembednet`.
+from sketchembednet import layers  # noqa: E402,F401
+from sketchembednet import models  # noqa: E402,F401
+from sketchembednet.models import SketchEmbedNet  # noqa: E402,F401
+from sketchembednet.models import build_model  # noqa: E402,F401

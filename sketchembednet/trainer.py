@@ -258,6 +258,7 @@ class Trainer:
         limit = self.config.train.max_nonfinite_restarts
         step = int(self.optimizer.iterations.numpy())
         if restarts > limit:
+            self._restore()  # Leave the in-memory model at the last good state too.
             raise NonFiniteLossError(
                 f"non-finite loss or gradient near step {step} for the {restarts}th time "
                 f"(limit train.max_nonfinite_restarts={limit}); the last good checkpoint is "

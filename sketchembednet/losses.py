@@ -1,0 +1,280 @@
+"""SketchEmbedNet losses as pure functions, each citing the equation it implements.
+
+References:
+  [G13] Graves, "Generating Sequences With Recurrent Neural Networks", arXiv:1308.0850:
+        eq. 23 (mixture likelihood), 24-25 (bivariate normal), 26 (sequence loss).
+  [HE18] Ha & Eck, "A Neural Representation of Sketch Drawings", ICLR 2018,
+        arXiv:1704.03477, Sec. 3: the mixture p(dx, dy), the pen softmax, and the
+        reconstruction terms L_s and L_p, both normalised by N_max.
+  [W21] Wang, Lucas, Zemel et al., "SketchEmbedNet", ICML 2021, arXiv:2009.04806, Sec. 3:
+        L = L_pen + (1 - alpha) L_stroke + alpha L_pixel; the pixel loss compares blurred
+        renderings of the teacher-forced prediction and the ground truth.
+  [KW14] Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014, App. B (KL).
+
+Mixture parameters are a dict (see ``MixtureDensityHead.split``) with ``pen_logits
+[..., 3]`` and ``log_pi, mu1, mu2, log_sigma1, log_sigma2, rho`` each ``[..., M]``;
+``log_pi`` is log-softmax normalised and sigma/rho are already bounded.
+
+Per-example losses are returned as ``[B]`` vectors, so a distributed training loop can
+scale them by the global batch size; :func:`total_loss` combines them.
+
+Differences from the authors' code (``models/drawer.py``), by design:
+  * Likelihoods are computed in log space with log-sum-exp over components instead of
+    ``-log(sum(pi N) + 1e-6)``; sigma and rho are bounded by the head instead.
+  * Non-finite stroke losses are *not* dropped (the original ``boolean_mask(is_finite)``
+    hides bugs); bounded parameters keep the loss finite.
+  * The pixel term follows the paper's formula for every alpha; the original only added
+    it when ``alpha > 0.1`` (effectively from 0.15 because of the float32 comparison).
+
+Example:
+  >>> B, T, M = 2, 4, 3
+  >>> params = dict(pen_logits=tf.zeros([B, T, 3]), log_pi=tf.fill([B, T, M], -math.log(M)),
+  ...               mu1=tf.zeros([B, T, M]), mu2=tf.zeros([B, T, M]),
+  ...               log_sigma1=tf.zeros([B, T, M]), log_sigma2=tf.zeros([B, T, M]),
+  ...               rho=tf.zeros([B, T, M]))
+  >>> target = tf.tile(tf.constant([[[0., 0., 1., 0., 0.]]]), [B, T, 1])
+  >>> round(float(stroke_nll(params, target, max_len=T)[0]), 4)  # log(2 pi)
+  1.8379
+"""
+
+import math
+
+import tensorflow as tf
+
+from sketchembednet.data import rasterize
+
+LOG_2PI = math.log(2.0 * math.pi)
+PIXEL_EPSILON = 1e-7  # Keras binary_crossentropy clips predictions to [eps, 1 - eps].
+START_TOKEN = (0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def bivariate_normal_log_prob(x1, x2, mu1, mu2, log_sigma1, log_sigma2, rho):
+    """``log N(x1, x2 | mu, sigma, rho)`` of a correlated bivariate normal ([G13] eq. 24-25).
+
+    Computed in log space: with ``n_k = (x_k - mu_k) / sigma_k``, [G13]'s
+    ``Z / (1 - rho^2)`` is rewritten as ``(n1 - rho n2)^2 / (1 - rho^2) + n2^2`` (no
+    cancellation) and ``1 - rho^2`` as ``(1 - rho)(1 + rho)``.
+
+    Args:
+      x1, x2: values, broadcastable to the parameters.
+      mu1, mu2, log_sigma1, log_sigma2, rho: parameters, ``|rho| < 1``.
+
+    Returns:
+      Log densities with the broadcast shape.
+    """
+    n1 = (x1 - mu1) * tf.exp(-log_sigma1)  # [..., M]
+    n2 = (x2 - mu2) * tf.exp(-log_sigma2)  # [..., M]
+    one_minus_rho2 = (1.0 - rho) * (1.0 + rho)  # [..., M]
+    z_scaled = tf.square(n1 - rho * n2) / one_minus_rho2 + tf.square(n2)  # [..., M]
+    return (
+        -LOG_2PI - log_sigma1 - log_sigma2 - 0.5 * tf.math.log(one_minus_rho2) - 0.5 * z_scaled
+    )  # [..., M]
+
+
+def mixture_log_prob(params, xy):
+    """``log sum_j pi_j N(xy | mu_j, sigma_j, rho_j)`` by log-sum-exp ([G13] eq. 23, 26).
+
+    Args:
+      params: mixture parameter dict, each component tensor ``[..., M]``.
+      xy: offsets ``[..., 2]``.
+
+    Returns:
+      ``[...]`` log-likelihoods.
+    """
+    x1, x2 = xy[..., 0:1], xy[..., 1:2]  # [..., 1] each
+    log_n = bivariate_normal_log_prob(
+        x1, x2, params["mu1"], params["mu2"], params["log_sigma1"], params["log_sigma2"],
+        params["rho"],
+    )  # [..., M]
+    return tf.reduce_logsumexp(params["log_pi"] + log_n, axis=-1)  # [...]
+
+
+def stroke_nll(params, target, max_len):
+    """Offset reconstruction loss L_s ([HE18] Sec. 3, [W21] L_stroke), per example.
+
+    ``L_s = -(1 / N_max) sum_{i <= N_s} log sum_j pi_j N(dx_i, dy_i | ...)``: summed over
+    the real steps only (target rows that are not the end token p3), divided by the
+    configured maximum length T, not by the true length nor the batch's longest, so an
+    example's loss does not depend on how much padding its batch has.
+
+    Args:
+      params: mixture parameter dict, ``[B, T', M]`` tensors (T' <= max_len).
+      target: ground-truth stroke-5 rows 1..T', ``[B, T', 5]``.
+      max_len: the configured T (N_max), a Python number or scalar.
+
+    Returns:
+      ``[B]`` losses.
+    """
+    real = target[..., 4] < 0.5  # [B, T']
+    log_p = mixture_log_prob(params, target[..., :2])  # [B, T']
+    log_p = tf.where(real, log_p, tf.zeros_like(log_p))  # [B, T']
+    return -tf.reduce_sum(log_p, axis=1) / tf.cast(max_len, log_p.dtype)  # [B]
+
+
+def mask_through_first_end(target_pen):
+    """1.0 for steps up to and including the first end token p3, 0.0 after it.
+
+    Args:
+      target_pen: ``[B, T, 3]`` one-hot pen states (p1, p2, p3).
+
+    Returns:
+      ``[B, T]`` float mask.
+    """
+    ended_before = tf.cumsum(target_pen[..., 2], axis=1, exclusive=True) > 0.5  # [B, T]
+    return 1.0 - tf.cast(ended_before, target_pen.dtype)  # [B, T]
+
+
+def pen_cross_entropy(pen_logits, target_pen, max_len, mask_after_end=False):
+    """Pen-state loss L_p ([HE18] Sec. 3, [W21] L_pen), per example.
+
+    ``L_p = -(1 / N_max) sum_{i <= N_max} sum_k p_{k,i} log q_{k,i}`` over all positions,
+    padding included, as the paper (and Magenta in training). With ``mask_after_end``
+    the positions after the first end token are left out (the first end token is still
+    predicted), which keeps per-example losses identical when a batch is decoded only to
+    its longest sequence; the normaliser stays ``max_len``.
+
+    Args:
+      pen_logits: ``[B, T', 3]``.
+      target_pen: one-hot ``[B, T', 3]``.
+      max_len: the configured T (N_max).
+      mask_after_end: leave out positions after the first end token.
+
+    Returns:
+      ``[B]`` losses.
+    """
+    ce = tf.nn.softmax_cross_entropy_with_logits(labels=target_pen, logits=pen_logits)  # [B, T']
+    if mask_after_end:
+        ce = ce * mask_through_first_end(target_pen)  # [B, T']
+    return tf.reduce_sum(ce, axis=1) / tf.cast(max_len, ce.dtype)  # [B]
+
+
+def reparameterized_offsets(params, noise):
+    """Offsets sampled from each step's most probable component ([W21] Sec. 3, pixel loss).
+
+    ``k = argmax_j pi_j``; ``(dx, dy) = mu_k + L_k eps`` with ``L_k`` the Cholesky factor
+    of the component covariance: ``dx = mu1 + s1 e1``, ``dy = mu2 + s2 (rho e1 +
+    sqrt(1 - rho^2) e2)``. Gradients reach mu, sigma and rho of the chosen component,
+    not pi (the argmax is a hard choice).
+
+    Args:
+      params: mixture parameter dict, ``[B, T, M]`` tensors.
+      noise: standard normal ``[B, T, 2]``.
+
+    Returns:
+      ``[B, T, 2]`` offsets.
+    """
+    num_mixtures = params["log_pi"].shape[-1]
+    best = tf.argmax(params["log_pi"], axis=-1)  # [B, T]
+    one_hot = tf.one_hot(best, num_mixtures, dtype=noise.dtype)  # [B, T, M]
+
+    def pick(name):
+        return tf.reduce_sum(one_hot * params[name], axis=-1)  # [B, T]
+
+    return correlated_normal_sample(
+        pick("mu1"), pick("mu2"), tf.exp(pick("log_sigma1")), tf.exp(pick("log_sigma2")),
+        pick("rho"), noise,
+    )  # [B, T, 2]
+
+
+def correlated_normal_sample(mu1, mu2, sigma1, sigma2, rho, noise):
+    """``mu + L eps`` for a bivariate normal, ``L`` the Cholesky factor of its covariance.
+
+    ``L = [[s1, 0], [rho s2, sqrt(1 - rho^2) s2]]`` (the reparameterisation used by
+    [W21]'s pixel loss and, with temperature, by sketch-rnn's ``sample_gaussian_2d``).
+
+    Args:
+      mu1, mu2, sigma1, sigma2, rho: ``[...]``, ``|rho| < 1``.
+      noise: standard normal ``[..., 2]``.
+
+    Returns:
+      ``[..., 2]`` samples.
+    """
+    e1, e2 = noise[..., 0], noise[..., 1]  # [...] each
+    x1 = mu1 + sigma1 * e1  # [...]
+    x2 = mu2 + sigma2 * (rho * e1 + tf.sqrt((1.0 - rho) * (1.0 + rho)) * e2)  # [...]
+    return tf.stack([x1, x2], axis=-1)  # [..., 2]
+
+
+def predicted_stroke5(params, noise):
+    """The teacher-forced prediction as stroke-5 for the pixel loss ([W21] Sec. 3).
+
+    Rows: the start token, then ``(reparameterized_offsets, softmax(pen_logits))``.
+
+    Args:
+      params: mixture parameter dict, ``[B, T, M]`` tensors and ``pen_logits [B, T, 3]``.
+      noise: standard normal ``[B, T, 2]``.
+
+    Returns:
+      ``[B, T + 1, 5]``.
+    """
+    offsets = reparameterized_offsets(params, noise)  # [B, T, 2]
+    pen = tf.nn.softmax(params["pen_logits"], axis=-1)  # [B, T, 3]
+    body = tf.concat([offsets, pen], axis=-1)  # [B, T, 5]
+    start = tf.ones_like(body[:, :1]) * tf.constant(START_TOKEN, body.dtype)  # [B, 1, 5]
+    return tf.concat([start, body], axis=1)  # [B, T + 1, 5]
+
+
+def pixel_loss(pred_stroke5, target_stroke5, canvas_size, blur_sigma=2.0, blur_size=5):
+    """Pixel loss L_pixel ([W21] Sec. 3), per example.
+
+    Both sketches are fitted to the canvas with the *ground truth's* bounding-box
+    transform, rasterized, blurred (5x5 Gaussian, sigma 2) and compared with binary
+    cross-entropy, target = blurred ground truth, prediction clipped to
+    ``[1e-7, 1 - 1e-7]``; the mean is over pixels.
+
+    Args:
+      pred_stroke5: ``[B, N, 5]`` (start token first; pen probabilities allowed).
+      target_stroke5: ``[B, N, 5]`` ground truth.
+      canvas_size: S, the input image size (28, or 84 for Sketchy), a Python int.
+      blur_sigma: blur standard deviation in pixels.
+      blur_size: odd blur kernel size.
+
+    Returns:
+      ``[B]`` losses.
+    """
+    gt_points, gt_segments, gt_valid = rasterize.stroke5_to_points(target_stroke5)  # [B, N, 2]
+    pred_points, pred_segments, _ = rasterize.stroke5_to_points(pred_stroke5)  # [B, N, 2]
+    scale, offset = rasterize.bbox_transform(gt_points, gt_valid, canvas_size)  # [B,1,1],[B,1,2]
+    target = rasterize.rasterize(gt_points * scale + offset, gt_segments, canvas_size)
+    pred = rasterize.rasterize(pred_points * scale + offset, pred_segments, canvas_size)
+    target = rasterize.gaussian_blur(target, blur_sigma, blur_size)  # [B, S, S, 1]
+    pred = rasterize.gaussian_blur(pred, blur_sigma, blur_size)  # [B, S, S, 1]
+    pred = tf.clip_by_value(pred, PIXEL_EPSILON, 1.0 - PIXEL_EPSILON)  # [B, S, S, 1]
+    bce = -(target * tf.math.log(pred) + (1.0 - target) * tf.math.log(1.0 - pred))  # [B,S,S,1]
+    return tf.reduce_mean(bce, axis=[1, 2, 3])  # [B]
+
+
+def kl_divergence(mu, logvar):
+    """``KL(N(mu, exp(logvar)) || N(0, I))`` per example ([KW14] App. B).
+
+    Args:
+      mu: ``[B, D]``.
+      logvar: ``[B, D]``.
+
+    Returns:
+      ``[B]``.
+    """
+    return 0.5 * tf.reduce_sum(tf.exp(logvar) + tf.square(mu) - 1.0 - logvar, axis=-1)  # [B]
+
+
+def total_loss(pen, stroke, pixel, alpha, kl=None, kl_weight=0.0):
+    """``L = L_pen + (1 - alpha) L_stroke + alpha L_pixel (+ kl_weight KL)`` ([W21] Sec. 3).
+
+    The paper trains without a KL term (``kl_weight = 0``); it is kept for ablations.
+
+    Args:
+      pen, stroke, pixel: per-example losses ``[B]`` (``pixel`` may be 0 when alpha is 0).
+      alpha: pixel-loss weight in [0, 1] (not trainable).
+      kl: optional per-example KL ``[B]``.
+      kl_weight: weight of the KL term.
+
+    Returns:
+      ``[B]`` total losses.
+    """
+    alpha = tf.cast(alpha, stroke.dtype)
+    total = pen + (1.0 - alpha) * stroke + alpha * pixel  # [B]
+    # A Python 0 weight leaves KL out entirely: 0 * inf would be NaN (an untrained
+    # encoder in inference mode can give a huge logvar).
+    if kl is not None and not (isinstance(kl_weight, (int, float)) and kl_weight == 0):
+        total = total + tf.cast(kl_weight, stroke.dtype) * kl  # [B]
+    return total

@@ -1,0 +1,210 @@
+"""SketchEmbedNet: image encoder + HyperLSTM sketch decoder; owns the drawing loss."""
+
+import keras
+import tensorflow as tf
+
+from sketchembednet import losses
+from sketchembednet import sampling
+
+_METRIC_NAMES = ("total_loss", "pen_loss", "stroke_loss", "pixel_loss", "kl")
+
+
+@keras.saving.register_keras_serializable(package="sketchembednet")
+class SketchEmbedNet(keras.Model):
+    """Learns image embeddings by learning to draw (Wang, Lucas, Zemel et al., ICML 2021).
+
+    The encoder maps an image to ``z``; the decoder draws it as stroke-5 under teacher
+    forcing. The loss, per example (``losses.py`` cites each term)::
+
+        L = L_pen + (1 - alpha) L_stroke + alpha L_pixel (+ kl_weight KL)
+
+    ``L_pen`` averages over all T positions (padding included, as the paper) unless
+    ``mask_pen_after_end``; ``L_stroke`` sums over real steps and divides by
+    ``max_seq_len``; ``L_pixel`` renders the teacher-forced prediction and the ground
+    truth with the ground truth's bounding box on an S x S canvas (S = image size).
+    The pixel term is not computed when alpha is 0 (a Python 0 skips it at trace time,
+    a tensor through ``tf.cond``). Unlike the authors' code, which added it only when
+    alpha > 0.1 (effectively from 0.15), the paper's formula holds for every alpha.
+
+    ``compute_losses`` is a plain method so custom (distributed) loops can use it;
+    ``train_step`` / ``test_step`` make ``fit`` work, with alpha read from the
+    non-trainable variable ``alpha`` (assign it from a callback to schedule it). They
+    report ``total_loss`` etc., not ``loss``, which Keras 3 would overwrite with its
+    compiled-loss tracker.
+
+    Args:
+      encoder: ``Conv4Encoder`` or ``ResNet12Encoder`` (returns ``(z, mu, logvar)``).
+      decoder: ``SketchDecoder``.
+      max_seq_len: T, the configured maximum stroke-3 length (the loss normaliser);
+        None uses each batch's own T.
+      alpha: initial pixel-loss weight for ``fit``.
+      kl_weight: KL weight (the paper: 0).
+      mask_pen_after_end: leave pen positions after the first end token out of L_pen.
+      seed: optional int seed for the pixel-loss noise.
+      **kwargs: forwarded to ``keras.Model``.
+
+    Call arguments:
+      inputs: ``(images [B, S, S, C], stroke5 [B, T + 1, 5])``.
+      training: encoder sampling / BatchNorm / dropout mode.
+
+    Returns:
+      Raw teacher-forced mixture parameters ``[B, T, 3 + 6M]``.
+
+    Example:
+      >>> from sketchembednet.models import presets
+      >>> model = presets.build_model("tiny")
+      >>> images, stroke5 = tf.zeros([2, 28, 28, 1]), tf.zeros([2, 9, 5])
+      >>> sorted(model.compute_losses(images, stroke5, alpha=0.5))
+      ['kl', 'loss', 'pen', 'pixel', 'stroke']
+
+    Reference:
+      Wang, Lucas, Zemel et al., "SketchEmbedNet: Learning Novel Concepts by Imitating
+      Drawings", ICML 2021, arXiv:2009.04806.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        max_seq_len=64,
+        alpha=0.0,
+        kl_weight=0.0,
+        mask_pen_after_end=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.max_seq_len = max_seq_len
+        self.alpha = alpha
+        self.kl_weight = kl_weight
+        self.mask_pen_after_end = mask_pen_after_end
+        self.seed = seed
+        # ------ State
+        self.alpha_variable = self.add_weight(
+            name="alpha", shape=(), initializer=keras.initializers.Constant(alpha),
+            trainable=False,
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in _METRIC_NAMES}
+
+    def build(self, input_shape):
+        images_shape, stroke5_shape = input_shape
+        # Deserialised sub-models arrive built (from their own build configs).
+        if not self.encoder.built:
+            self.encoder.build(tuple(images_shape))
+        if not self.decoder.built:
+            z_shape = (images_shape[0], self.encoder.embedding_dim)
+            self.decoder.build((z_shape, tuple(stroke5_shape)))
+
+    def call(self, inputs, training=False):
+        images, stroke5 = inputs
+        z, _, _ = self.encoder(images, training=training)  # [B, Z]
+        return self.decoder((z, stroke5), training=training)  # [B, T, 3 + 6M]
+
+    def embed(self, images):
+        """The embedding used downstream: the encoder mean ``mu`` ``[B, Z]`` (inference)."""
+        return self.encoder(images, training=False)[1]
+
+    def sample(self, z, max_len=None, temperature=1.0, greedy=False, seed=None):
+        """Draws sketches from embeddings; see ``sampling.sample``."""
+        max_len = self.max_seq_len if max_len is None else max_len
+        return sampling.sample(self.decoder, z, max_len, temperature, greedy, seed)
+
+    def _pixel_term(self, params, stroke5, canvas_size):
+        shape = tf.concat([tf.shape(params["mu1"])[:2], [2]], axis=0)
+        noise = keras.random.normal(shape, dtype=params["mu1"].dtype, seed=self.seed_generator)
+        pred = losses.predicted_stroke5(params, noise)  # noise [B, T, 2] -> [B, T + 1, 5]
+        return losses.pixel_loss(pred, tf.cast(stroke5, pred.dtype), canvas_size)  # [B]
+
+    def compute_losses(self, images, stroke5, alpha=None, training=False, per_example=False):
+        """All loss terms for a batch.
+
+        Args:
+          images: ``[B, S, S, C]`` raw images.
+          stroke5: ``[B, T' + 1, 5]`` ground truth (``T' <= max_seq_len``).
+          alpha: pixel weight; a Python number (0 skips the pixel term) or a tensor;
+            None reads the ``alpha`` variable.
+          training: model mode (z sampled, BatchNorm batch statistics, dropout).
+          per_example: return ``[B]`` vectors instead of batch means.
+
+        Returns:
+          dict with ``loss`` (the total), ``pen``, ``stroke``, ``pixel`` and ``kl``.
+        """
+        alpha = self.alpha_variable if alpha is None else alpha
+        max_len = self.max_seq_len or tf.shape(stroke5)[1] - 1
+        z, mu, logvar = self.encoder(images, training=training)  # [B, Z] each
+        raw = self.decoder((z, stroke5), training=training)  # [B, T', 3 + 6M]
+        params = self.decoder.head.split(raw)
+        target = tf.cast(stroke5[:, 1:], raw.dtype)  # [B, T', 5]
+        pen = losses.pen_cross_entropy(
+            params["pen_logits"], target[..., 2:], max_len, self.mask_pen_after_end
+        )  # [B]
+        stroke = losses.stroke_nll(params, target, max_len)  # [B]
+        canvas_size = images.shape[1]
+        if isinstance(alpha, (int, float)):
+            pixel = self._pixel_term(params, stroke5, canvas_size) if alpha else tf.zeros_like(pen)
+        else:
+            pixel = tf.cond(
+                tf.cast(alpha, pen.dtype) > 0.0,
+                lambda: self._pixel_term(params, stroke5, canvas_size),
+                lambda: tf.zeros_like(pen),
+            )  # [B]
+        kl = losses.kl_divergence(mu, logvar)  # [B]
+        total = losses.total_loss(pen, stroke, pixel, alpha, kl, self.kl_weight)  # [B]
+        terms = dict(loss=total, pen=pen, stroke=stroke, pixel=pixel, kl=kl)
+        if per_example:
+            return terms
+        return {name: tf.reduce_mean(value) for name, value in terms.items()}
+
+    @staticmethod
+    def _unpack(data):
+        if isinstance(data, dict):
+            return data["images"], data["stroke5"]
+        return data[0], data[1]
+
+    def _update_trackers(self, terms):
+        values = [terms["loss"], terms["pen"], terms["stroke"], terms["pixel"], terms["kl"]]
+        for name, value in zip(_METRIC_NAMES, values):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        images, stroke5 = self._unpack(data)
+        with tf.GradientTape() as tape:
+            terms = self.compute_losses(images, stroke5, training=True)
+            # fit() sums replica gradients: scale the per-replica mean accordingly.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            loss = self.optimizer.scale_loss(terms["loss"] / replicas)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self._update_trackers(terms)
+
+    def test_step(self, data):
+        images, stroke5 = self._unpack(data)
+        return self._update_trackers(self.compute_losses(images, stroke5, training=False))
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            decoder=keras.saving.serialize_keras_object(self.decoder),
+            max_seq_len=self.max_seq_len,
+            alpha=self.alpha,
+            kl_weight=self.kl_weight,
+            mask_pen_after_end=self.mask_pen_after_end,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        return cls(**config)
