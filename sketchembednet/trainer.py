@@ -48,6 +48,38 @@ from sketchembednet.models import presets
 TERMS = ("loss", "pen", "stroke", "pixel", "kl")
 
 
+def build_model(config, image_shape) -> keras.Model:
+    """The built (all variables created) model of a training config.
+
+    Args:
+      config: a training config, or the dict of a saved ``config.json``.
+      image_shape: ``(S, S, C)`` of the dataset's images.
+    """
+    config = config.to_dict() if hasattr(config, "to_dict") else config
+    fields = dict(config["model"])
+    preset = fields.pop("preset")
+    if isinstance(fields.get("encoder_filters"), list):
+        fields["encoder_filters"] = tuple(fields["encoder_filters"])
+    max_len = int(config["dataset"]["max_len"])
+    model = presets.build_model(preset, max_seq_len=max_len, **fields)
+    model.build(((None, *image_shape), (None, max_len + 1, 5)))
+    return model
+
+
+def make_checkpoint(model: keras.Model, optimizer=None) -> tf.train.Checkpoint:
+    """The checkpoint layout of training runs: variables as positional lists.
+
+    Creation order is fixed by the code, so positions are stable across
+    processes. (TF's object-graph tracking does not see Keras 3 layers kept in
+    Python lists, such as the encoder blocks, and would silently skip them and
+    their BatchNorm statistics.) Restore a model alone with ``expect_partial()``.
+    """
+    parts = {"model_variables": list(model.variables)}
+    if optimizer is not None:
+        parts["optimizer_variables"] = list(optimizer.variables)
+    return tf.train.Checkpoint(**parts)
+
+
 class NonFiniteLossError(RuntimeError):
     """Training produced non-finite losses or gradients too many times."""
 
@@ -84,23 +116,18 @@ class Trainer:
             self.optimizer = keras.optimizers.Adam(schedule)
             # Keras 3 needs the slots before the first strategy.run (stack notes).
             self.optimizer.build(self.model.trainable_variables)
-            self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+            self.checkpoint = make_checkpoint(self.model, self.optimizer)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self._checkpoint_dir(), max_to_keep=config.train.keep_checkpoints
         )
         self._train_loop = self._make_train_loop()
+        logging.info("chief=%s, %d replica(s), checkpoints in %s", self.chief, replicas,
+                     self.manager.directory)
 
     # ------ Setup
     def build_model(self) -> keras.Model:
         """Builds the model of ``config.model`` with all its variables (under scope)."""
-        fields = dict(self.config.model.to_dict())
-        preset = fields.pop("preset")
-        if isinstance(fields.get("encoder_filters"), list):
-            fields["encoder_filters"] = tuple(fields["encoder_filters"])
-        model = presets.build_model(preset, max_seq_len=self.config.dataset.max_len, **fields)
-        s5_shape = (None, self.config.dataset.max_len + 1, 5)
-        model.build(((None, *self.info.image_shape), s5_shape))
-        return model
+        return build_model(self.config, self.info.image_shape)
 
     def _checkpoint_dir(self) -> str:
         if self.chief:
@@ -250,7 +277,7 @@ class Trainer:
     def _restore(self) -> int:
         latest = self.manager.latest_checkpoint
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            self.checkpoint.restore(latest).assert_consumed()
             logging.info("resumed from %s (step %d)", latest, int(self.optimizer.iterations.numpy()))
         return int(self.optimizer.iterations.numpy())
 

@@ -28,8 +28,8 @@ def _command(workdir, data_dir, *extra):
 
 
 def _env(**extra):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **extra)
-    env.pop("TF_CONFIG", None)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", **extra)
     return env
 
 
@@ -92,8 +92,9 @@ def test_multi_worker_mirrored_two_local_processes(kanjivg_data_dir, tmp_path):
             if proc.poll() is None:
                 proc.kill()
     for proc, (out, err) in zip(procs, outputs):
-        assert proc.returncode == 0, err[-3000:]
+        assert proc.returncode == 0, "\n".join(e[-3000:] for _, e in outputs)
         assert "with 2 replica(s)" in err
+    assert "chief=True" in outputs[0][1] and "chief=False" in outputs[1][1]
     assert _latest_step(workdir) == 20
     assert os.path.exists(os.path.join(workdir, "samples.png"))
     assert not os.path.exists(os.path.join(workdir, "tmp_worker_1"))  # Scratch removed.

@@ -44,8 +44,20 @@ def test_trains_writes_outputs_and_resumes(kanjivg_data_dir, tmp_path):
         assert tag in tags, tag
 
     # Re-running resumes: same step count, optimizer state and α; only the rest is trained.
+    trained = trainer.Trainer(tiny_config(kanjivg_data_dir), str(tmp_path / "fresh"), strategy)
+    first_run = [v.numpy() for v in trained.model.variables]  # A new, untrained model ...
+    trained.model.load_weights(os.path.join(workdir, "model.weights.h5"))  # ... set to the result.
     resumed = trainer.Trainer(tiny_config(kanjivg_data_dir, num_steps=30), workdir, strategy)
     assert int(resumed.optimizer.iterations.numpy()) == 0  # Restored inside train().
+    assert resumed._restore() == 20
+    # Every variable, BatchNorm statistics included, comes back from the checkpoint.
+    assert len(resumed.model.variables) == len(trained.model.variables)
+    for got, want in zip(resumed.model.variables, trained.model.variables):
+        if "seed_generator" not in got.path:  # RNG state is checkpointed but not in .weights.h5.
+            np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=got.path)
+    assert any(not np.array_equal(v.numpy(), f) for v, f in zip(trained.model.variables, first_run))
+    slots = [v for v in resumed.optimizer.variables if "momentum" in v.path]
+    assert slots and all(np.any(v.numpy() != 0) for v in slots[:3])
     second = resumed.train()
     assert second["train/steps_run"] == 10 and second["train/step"] == 30
     # α keeps following the global step: +0.05 every 5 steps -> 0.25..0.30 over steps 20-30.

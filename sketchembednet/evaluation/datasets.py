@@ -1,0 +1,270 @@
+"""Labelled image sets for evaluation, in the model's input contract.
+
+Every loader returns :class:`LabelledImages`: uint8 ``[n, S, S, C]`` images with
+a white background (255) and black ink, and integer class labels. Sources:
+
+* :func:`omniglot_background`: the Omniglot background set as the shared
+  ``images_background.npz`` (bool ``[964, 20, 105, 105]``, True = background),
+  optionally with Vinyals et al.'s rotations as extra classes;
+* :func:`tfds_images`: the ``image`` feature of any TFDS dataset with a
+  ``label`` (e.g. ``omniglot_strokes/lake_small``, ``quickdraw/heldout_45_ndjson``,
+  ``mini_imagenet``);
+* :func:`folder_images`: a folder of class sub-folders of image files.
+
+Resizing is area averaging (``tf.image.resize(method="area")``, i.e.
+antialiased box filtering), then rounding to uint8.
+
+Example:
+  >>> data = LabelledImages(np.full([4, 28, 28, 1], 255, np.uint8), np.array([0, 0, 1, 1]))
+  >>> data.num_classes, data.image_shape
+  (2, (28, 28, 1))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import zipfile
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from absl import logging
+from PIL import Image
+
+from sketchembednet.data.errors import DataFileError
+
+ROTATIONS = (0, 90, 180, 270)  # Vinyals et al. 2016: each rotation is a new class.
+_RESIZE_CHUNK = 1024
+
+
+@dataclasses.dataclass
+class LabelledImages:
+    """Images and their classes.
+
+    Attributes:
+      images: uint8 ``[n, S, S, C]``, white background, black ink.
+      labels: int64 ``[n]``.
+      class_names: optional names, indexed by label.
+      name: where the data came from (for reports).
+
+    Example:
+      >>> LabelledImages(np.zeros([1, 2, 2, 1], np.uint8), np.array([3])).labels.dtype
+      dtype('int64')
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list | None = None
+    name: str = ""
+
+    def __post_init__(self):
+        self.labels = np.asarray(self.labels, np.int64)
+        if self.images.dtype != np.uint8 or self.images.ndim != 4:
+            raise ValueError(f"{self.name}: images must be uint8 [n, S, S, C], got "
+                             f"{self.images.dtype} {self.images.shape}")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{self.name}: {len(self.images)} images, {len(self.labels)} labels")
+
+    @property
+    def num_classes(self) -> int:
+        return int(len(np.unique(self.labels)))
+
+    @property
+    def image_shape(self) -> tuple:
+        return tuple(self.images.shape[1:])
+
+
+def resize_area(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 ``[n, H, W, C]`` -> uint8 ``[n, size, size, C]`` by area averaging."""
+    if images.shape[1:3] == (size, size):
+        return images.astype(np.uint8)
+    out = []
+    for start in range(0, len(images), _RESIZE_CHUNK):
+        chunk = tf.cast(images[start : start + _RESIZE_CHUNK], tf.float32)  # [b, H, W, C]
+        resized = tf.image.resize(chunk, (size, size), method="area")  # [b, S, S, C]
+        out.append(tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy())
+    return np.concatenate(out)
+
+
+def omniglot_background(path, image_size: int = 28, rotations: bool = False) -> LabelledImages:
+    """The Omniglot background set (964 characters x 20 drawers) from its npz file.
+
+    The whole 105x105 image is resized (no cropping), as in Vinyals et al.'s 28x28
+    Omniglot. Label = row of the npz = ``char_id - 1``; with ``rotations`` every
+    image also appears rotated by 90, 180 and 270 degrees counter-clockwise, as
+    class ``label * 4 + rotation / 90`` (the ``omniglot_strokes/vinyals`` labels).
+
+    Args:
+      path: ``images_background.npz`` with ``images`` bool ``[C, 20, 105, 105]``
+        (True = white background) and ``labels``.
+      image_size: S of the output.
+      rotations: add the rotated classes (4x the classes and images).
+
+    Raises:
+      DataFileError: naming the file if it is unreadable or not in this format.
+    """
+    path = pathlib.Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            raw = npz["images"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DataFileError(f"{path}: not a readable Omniglot npz with an 'images' array "
+                            f"({type(e).__name__}: {e})") from e
+    if raw.dtype != np.bool_ or raw.ndim != 4 or raw.shape[0] == 0 or raw.shape[2] != raw.shape[3]:
+        raise DataFileError(f"{path}: 'images' must be bool [classes, drawers, H, H], got "
+                            f"{raw.dtype} {raw.shape}")
+    classes, drawers = raw.shape[:2]
+    images = np.where(raw.reshape(-1, *raw.shape[2:], 1), 255, 0).astype(np.uint8)  # [n,H,H,1]
+    images = resize_area(images, image_size)  # [n, S, S, 1]
+    labels = np.repeat(np.arange(classes), drawers)  # [n]
+    if rotations:
+        images = np.concatenate([np.rot90(images, r // 90, axes=(1, 2)) for r in ROTATIONS])
+        labels = np.concatenate([labels * len(ROTATIONS) + i for i in range(len(ROTATIONS))])
+    logging.info("omniglot_background: %d images of %d classes from %s", len(images),
+                 len(np.unique(labels)), path)
+    return LabelledImages(np.ascontiguousarray(images), labels,
+                          name=f"omniglot_background{'_rot' if rotations else ''}")
+
+
+def tfds_images(name: str, split: str | None = None, data_dir: str | None = None,
+                manual_dir: str | None = None, builder_kwargs: dict | None = None,
+                dedupe_keys: tuple = ()) -> LabelledImages:
+    """The ``image`` and ``label`` features of a (prepared if needed) TFDS dataset.
+
+    Args:
+      name: e.g. ``"omniglot_strokes/lake_small"``, ``"mini_imagenet"``.
+      split: TFDS split expression (``"small1+small2"``); None = all splits.
+      data_dir: TFDS data dir.
+      manual_dir: manual directory for the build.
+      builder_kwargs: e.g. ``{"allow_missing_classes": True}``.
+      dedupe_keys: features identifying a drawing; examples repeating one are
+        dropped (``omniglot_strokes/lake_small``: small1 and small2 share two
+        alphabets, so ``("label", "drawer")``).
+
+    Raises:
+      DataFileError: if the split is empty or has no ``image``/``label`` features.
+    """
+    import tfds_builders  # noqa: F401  (registers the project's builders)
+
+    builder = tfds.builder(name, data_dir=data_dir, **(builder_kwargs or {}))
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+    builder.download_and_prepare(download_config=config)
+    features = builder.info.features
+    if "image" not in features or "label" not in features:
+        raise DataFileError(f"{builder.data_dir}: {name} has no 'image' and 'label' features")
+    split = split or "+".join(sorted(builder.info.splits))
+    ds = builder.as_dataset(split=split, shuffle_files=False)
+    images, labels, seen, duplicates = [], [], set(), 0
+    for ex in tfds.as_numpy(ds.map(lambda e: {k: e[k] for k in ("image", "label", *dedupe_keys)})):
+        if dedupe_keys:
+            key = tuple(np.asarray(ex[k]).item() for k in dedupe_keys)
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+        images.append(ex["image"])
+        labels.append(int(ex["label"]))
+    if not images:
+        raise DataFileError(f"{builder.data_dir}: {name}[{split}] holds no examples")
+    if duplicates:
+        logging.info("%s[%s]: dropped %d duplicate drawings", name, split, duplicates)
+    names = getattr(features["label"], "names", None)
+    return LabelledImages(np.stack(images), np.array(labels), names, name=f"{name}[{split}]")
+
+
+def _load_image_file(path: pathlib.Path, mode: str, size: int) -> np.ndarray:
+    """One image file as uint8 ``[size, size, C]``; transparency composited on white."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("RGBA", "LA", "P") or "transparency" in image.info:
+                rgba = image.convert("RGBA")
+                image = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                image.alpha_composite(rgba)
+            array = np.asarray(image.convert(mode), np.uint8)
+    except Exception as e:  # PIL raises many types for unreadable files.
+        raise DataFileError(f"{path}: not a readable image ({type(e).__name__}: {e})") from e
+    array = array.reshape(*array.shape[:2], -1)  # [H, W, C]
+    return resize_area(array[None], size)[0] if array.shape[:2] != (size, size) else array
+
+
+def folder_images(root, image_size: int = 28, channels: int = 1,
+                  invert: bool = False) -> LabelledImages:
+    """Images from ``root/<class>/<file>``, any size and format PIL reads.
+
+    Classes are the sub-folders in sorted order (label = position); files are
+    read in sorted order; hidden files (``.*``) are skipped. Each image is made
+    grayscale (``channels=1``) or RGB (``channels=3``), transparent pixels are
+    composited on white, and the image is resized (area) to ``image_size``
+    squared, ignoring the aspect ratio. The model expects black ink on white:
+    pass ``invert`` for white-on-black images.
+
+    Raises:
+      DataFileError: naming the folder if it has no class folders or a class
+        has no files, or naming the file if it cannot be read.
+    """
+    root = pathlib.Path(root)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    if not root.is_dir():
+        raise DataFileError(f"{root}: not a folder")
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataFileError(f"{root}: no class sub-folders (expected <root>/<class>/<image>)")
+    images, labels = [], []
+    for label, folder in enumerate(classes):
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise DataFileError(f"{folder}: class folder holds no image files")
+        for path in files:
+            images.append(_load_image_file(path, "L" if channels == 1 else "RGB", image_size))
+            labels.append(label)
+    images = np.stack(images)  # [n, S, S, C]
+    if invert:
+        images = 255 - images
+    logging.info("folder %s: %d images of %d classes", root, len(images), len(classes))
+    return LabelledImages(images, np.array(labels), [p.name for p in classes], name=str(root))
+
+
+# Dataset specs of the evaluation CLI -> (TFDS name, default split, builder kwargs, dedupe).
+_TFDS_SPECS = {
+    "omniglot_strokes/lake_small": ("small1+small2", {}, ("label", "drawer")),
+    "omniglot_strokes/lake": ("test", {}, ()),
+    "omniglot_strokes/vinyals": ("test", {}, ()),
+    "mini_imagenet": ("test", {}, ()),
+    "quickdraw_seen": ("train+validation+test", {"allow_missing_classes": True}, ()),
+    "quickdraw_unseen": ("train+validation+test", {"allow_missing_classes": True}, ()),
+}
+_ALIASES = {"quickdraw_seen": "quickdraw/seen_eval_45_ndjson",
+            "quickdraw_unseen": "quickdraw/heldout_45_ndjson"}
+SHARED_NPZ = "omniglot/npz_105x105/images_background.npz"  # Under the shared data pack.
+
+
+def load(spec: str, *, split: str | None = None, data_dir: str | None = None,
+         manual_dir: str | None = None, data_path: str | None = None,
+         image_size: int = 28, channels: int = 1, rotations: bool = False,
+         builder_kwargs: dict | None = None) -> LabelledImages:
+    """A dataset by the evaluation CLI's name.
+
+    Specs: ``omniglot_background`` (the npz at ``data_path``), ``folder:<path>``,
+    ``omniglot_strokes/<config>``, ``mini_imagenet`` (test split),
+    ``quickdraw_seen`` / ``quickdraw_unseen`` (the paper's T1 / T2 classes from
+    ``<class>.ndjson`` files in ``manual_dir``, all splits, missing classes
+    allowed), or any other TFDS name with ``image`` and ``label`` features.
+
+    Raises:
+      ValueError: for ``omniglot_background`` without ``data_path``.
+    """
+    if spec == "omniglot_background":
+        if not data_path:
+            raise ValueError("omniglot_background needs data_path: the images_background.npz "
+                             f"file (<shared data>/{SHARED_NPZ})")
+        return omniglot_background(data_path, image_size, rotations)
+    if spec.startswith("folder:"):
+        return folder_images(spec.split(":", 1)[1], image_size, channels)
+    default_split, kwargs, dedupe = _TFDS_SPECS.get(spec, (None, {}, ()))
+    data = tfds_images(_ALIASES.get(spec, spec), split or default_split, data_dir, manual_dir,
+                       dict(kwargs, **(builder_kwargs or {})), dedupe)
+    data.name = spec if spec in _ALIASES else data.name
+    return data

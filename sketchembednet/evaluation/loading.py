@@ -1,0 +1,154 @@
+"""``embed_fn``s for the evaluators: from a training workdir, a SavedModel, or a random encoder.
+
+Every function returns ``embed_fn(images uint8 [n, S, S, C]) -> float32 numpy [n, D]``
+with an ``image_shape`` attribute ``(S, S, C)`` (None when unknown). The
+embedding is the encoder mean mu in inference mode (reference notes Sec. 5);
+normalising is the evaluator's job.
+
+Example:
+  >>> embed_fn = random_encoder_embed_fn("tiny", (28, 28, 1), seed=0)
+  >>> embed_fn(np.full([2, 28, 28, 1], 255, np.uint8)).shape
+  (2, 16)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from sketchembednet import trainer
+from sketchembednet.models import presets
+
+
+def _wrap(fn, image_shape, dtype=tf.uint8):
+    """A numpy-in, numpy-out embed_fn around a tf.function of fixed input signature."""
+    spec = tf.TensorSpec([None, *image_shape] if image_shape else None, dtype)
+    traced = tf.function(fn, input_signature=[spec], reduce_retracing=True)
+
+    def embed_fn(images):
+        images = np.asarray(images)
+        if image_shape and tuple(images.shape[1:]) != tuple(image_shape):
+            raise ValueError(f"embed_fn expects images [n, {', '.join(map(str, image_shape))}], "
+                             f"got {images.shape}")
+        return traced(tf.constant(images, dtype)).numpy().astype(np.float32)
+
+    embed_fn.image_shape = tuple(image_shape) if image_shape else None
+    return embed_fn
+
+
+def _dataset_image_shape(config: dict) -> tuple:
+    """The ``image`` shape of the config's dataset, from the builder's info (no data needed)."""
+    import tensorflow_datasets as tfds
+
+    import tfds_builders  # noqa: F401  (registers the project's builders)
+
+    dataset = config["dataset"]
+    builder = tfds.builder(dataset["name"], data_dir=dataset.get("data_dir") or None)
+    return tuple(builder.info.features["image"].shape)
+
+
+def _restore(model: keras.Model, workdir: str, checkpoint: str | None) -> str:
+    """Restores the latest (or the given) training checkpoint into ``model``.
+
+    Returns:
+      The checkpoint prefix restored.
+    """
+    checkpoint = checkpoint or tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    if checkpoint is None:
+        raise FileNotFoundError(f"{workdir}: no checkpoint in {workdir}/checkpoints")
+    status = trainer.make_checkpoint(model).restore(checkpoint).expect_partial()
+    status.assert_existing_objects_matched()  # Every model variable was in the file.
+    return checkpoint
+
+
+def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
+                          image_shape: tuple | None = None):
+    """Rebuilds the model of a training workdir and restores its trained weights.
+
+    The latest checkpoint (``checkpoints/``) is restored, so runs can be
+    evaluated while they train.
+
+    Args:
+      workdir: a ``sketchembednet.trainer`` workdir (``config.json``, ``checkpoints/``).
+      checkpoint: a checkpoint prefix to use instead of the latest one.
+      image_shape: ``(S, S, C)``; default: the ``image`` feature of the config's
+        dataset (read from the TFDS builder's info, without the data).
+
+    Returns:
+      ``embed_fn`` (see the module docstring); ``embed_fn.source`` is the restored file.
+
+    Raises:
+      FileNotFoundError: naming the workdir if it has no config.json or checkpoint.
+    """
+    config_path = os.path.join(workdir, "config.json")
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"{config_path}: not found; is {workdir} a training workdir?")
+    with open(config_path) as f:
+        config = json.load(f)
+    image_shape = tuple(image_shape or _dataset_image_shape(config))
+    model = trainer.build_model(config, image_shape)
+    source = _restore(model, workdir, checkpoint)
+    logging.info("restored %s (image shape %s)", source, image_shape)
+    embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
+    embed_fn.source = source
+    embed_fn.model = model
+    return embed_fn
+
+
+def embed_fn_from_saved_model(path: str, signature: str = "serving_default"):
+    """An ``embed_fn`` from a SavedModel whose signature maps uint8 images to embeddings.
+
+    The signature must take one image tensor (any dtype: images are cast to it)
+    and return one tensor ``[n, D]``, or a dict with a single output.
+
+    Raises:
+      ValueError: naming the path if the signature is missing or has other inputs.
+    """
+    loaded = tf.saved_model.load(path)
+    if signature not in loaded.signatures:
+        raise ValueError(f"{path}: no signature {signature!r}; it has "
+                         f"{sorted(loaded.signatures.keys())}")
+    fn = loaded.signatures[signature]
+    inputs = fn.structured_input_signature[1]
+    if len(inputs) != 1 or fn.structured_input_signature[0]:
+        raise ValueError(f"{path}: signature {signature!r} must take one image tensor, "
+                         f"takes {fn.structured_input_signature}")
+    name, spec = next(iter(inputs.items()))
+    image_shape = tuple(spec.shape[1:]) if spec.shape.rank == 4 else None
+    if image_shape and None in image_shape:
+        image_shape = None
+
+    def embed(images):
+        outputs = fn(**{name: images})
+        if isinstance(outputs, dict):
+            if len(outputs) != 1:
+                raise ValueError(f"{path}: signature {signature!r} returns {sorted(outputs)}; "
+                                 "expected a single embedding output")
+            outputs = next(iter(outputs.values()))
+        return outputs  # [n, D]
+
+    embed_fn = _wrap(embed, image_shape, spec.dtype)
+    embed_fn.loaded = loaded  # Keeps the SavedModel's variables alive.
+    return embed_fn
+
+
+def random_encoder_embed_fn(preset: str = "cpu", image_shape: tuple = (28, 28, 1),
+                            seed: int = 0):
+    """The Random CNN baseline: the preset's encoder with its random initialisation.
+
+    Seeds Keras' global random state with ``seed`` (so the weights are reproducible).
+    """
+    cfg = presets.resolve_config(preset)
+    keras.utils.set_random_seed(int(seed))
+    encoder = presets.build_encoder(cfg["encoder"], cfg["encoder_filters"],
+                                    cfg["embedding_dim"], seed=int(seed))
+    encoder.build((None, *image_shape))
+    fn = _wrap(lambda images: encoder(tf.cast(images, tf.float32), training=False)[1],
+               tuple(image_shape))
+    fn.model = encoder
+    return fn

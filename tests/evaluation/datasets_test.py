@@ -1,0 +1,135 @@
+"""Tests for sketchembednet.evaluation.datasets: npz, folder and TFDS loaders."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sketchembednet.data.errors import DataFileError
+from sketchembednet.evaluation import datasets
+
+
+@pytest.fixture(scope="module")
+def background(shared_data):
+    return datasets.omniglot_background(shared_data / datasets.SHARED_NPZ)
+
+
+def test_omniglot_background_real_file(background, shared_data):
+    assert background.images.shape == (964 * 20, 28, 28, 1)
+    assert background.images.dtype == np.uint8
+    assert background.labels.tolist() == np.repeat(np.arange(964), 20).tolist()
+    assert background.num_classes == 964
+    # White background, black ink: borders are white and ink is the minority.
+    border = np.concatenate([background.images[:, 0], background.images[:, :, -1]])
+    assert np.mean(border == 255) > 0.99  # (A few drawings touch the edge.)
+    assert 0.8 < np.mean(background.images > 128) < 0.99
+    assert background.images.min() == 0 or background.images.min() < 64  # Some dark ink.
+    # Area resizing keeps the ink share of the 105x105 originals.
+    with np.load(shared_data / datasets.SHARED_NPZ) as npz:
+        ink = 1.0 - npz["images"][:50].mean()
+    resized_ink = 1.0 - background.images[: 50 * 20].astype(np.float64).mean() / 255
+    assert resized_ink == pytest.approx(ink, rel=0.02)
+
+
+def _write_npz(path, images):
+    np.savez(path, images=images, labels=np.zeros(images.shape[:2], np.int64))
+
+
+def test_omniglot_npz_conversion_and_rotations(tmp_path):
+    images = np.ones([3, 2, 105, 105], bool)
+    images[:, :, :35, :35] = False  # Ink in the top-left ninth.
+    _write_npz(tmp_path / "small.npz", images)
+    data = datasets.omniglot_background(tmp_path / "small.npz", image_size=21)
+    assert data.images.shape == (6, 21, 21, 1)
+    assert (data.images[:, :7, :7] == 0).all() and (data.images[:, 7:, :] == 255).all()
+    rotated = datasets.omniglot_background(tmp_path / "small.npz", 21, rotations=True)
+    assert rotated.images.shape == (24, 21, 21, 1)
+    assert sorted(set(rotated.labels.tolist())) == list(range(12))
+    # Class 4c + 1: the same drawing rotated 90 degrees counter-clockwise: ink bottom-left.
+    quarter = rotated.images[rotated.labels == 1]
+    assert (quarter[:, -7:, :7] == 0).all() and (quarter[:, :14] == 255).all()
+
+
+def test_omniglot_npz_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(DataFileError, match="bad.npz: not a readable Omniglot npz"):
+        datasets.omniglot_background(bad)
+    wrong = tmp_path / "wrong.npz"
+    _write_npz(wrong, np.zeros([2, 20, 10, 10], np.uint8))
+    with pytest.raises(DataFileError, match="wrong.npz: 'images' must be bool"):
+        datasets.omniglot_background(wrong)
+    with pytest.raises(DataFileError, match="missing.npz"):
+        datasets.omniglot_background(tmp_path / "missing.npz")
+
+
+def _make_folder(root):
+    (root / "circle").mkdir(parents=True)
+    (root / "bar").mkdir()
+    for i in range(3):
+        image = Image.new("L", (56, 40), 255)
+        image.paste(0, (10 + i, 10, 30 + i, 30))
+        image.save(root / "circle" / f"{i}.png")
+        rgba = Image.new("RGBA", (64, 64), (0, 0, 0, 0))  # Transparent: becomes white.
+        rgba.paste((0, 0, 0, 255), (0, 30, 64, 34))
+        rgba.save(root / "bar" / f"{i}.png")
+    (root / "bar" / ".DS_Store").write_bytes(b"junk")  # Hidden: skipped.
+
+
+def test_folder_loader(tmp_path):
+    _make_folder(tmp_path / "data")
+    data = datasets.folder_images(tmp_path / "data", image_size=28)
+    assert data.images.shape == (6, 28, 28, 1) and data.images.dtype == np.uint8
+    assert data.class_names == ["bar", "circle"] and data.labels.tolist() == [0] * 3 + [1] * 3
+    bar = data.images[0, ..., 0]
+    assert bar[0].min() == 255 and bar[14].max() < 128  # White background, a black bar.
+    rgb = datasets.folder_images(tmp_path / "data", image_size=32, channels=3)
+    assert rgb.images.shape == (6, 32, 32, 3)
+    inverted = datasets.folder_images(tmp_path / "data", image_size=28, invert=True)
+    np.testing.assert_array_equal(inverted.images, 255 - data.images)
+
+
+def test_folder_loader_errors(tmp_path):
+    _make_folder(tmp_path / "data")
+    (tmp_path / "data" / "circle" / "broken.png").write_bytes(b"\x89PNG truncated")
+    with pytest.raises(DataFileError, match="broken.png: not a readable image"):
+        datasets.folder_images(tmp_path / "data")
+    (tmp_path / "empty" / "cls").mkdir(parents=True)
+    with pytest.raises(DataFileError, match="cls: class folder holds no image files"):
+        datasets.folder_images(tmp_path / "empty")
+    (tmp_path / "flat").mkdir()
+    with pytest.raises(DataFileError, match="flat: no class sub-folders"):
+        datasets.folder_images(tmp_path / "flat")
+    with pytest.raises(DataFileError, match="nowhere: not a folder"):
+        datasets.folder_images(tmp_path / "nowhere")
+
+
+def test_load_by_spec(tmp_path):
+    _make_folder(tmp_path / "data")
+    data = datasets.load(f"folder:{tmp_path / 'data'}", image_size=20)
+    assert data.image_shape == (20, 20, 1) and data.num_classes == 2
+    with pytest.raises(ValueError, match="needs data_path"):
+        datasets.load("omniglot_background")
+
+
+def test_mini_imagenet_dummy_data(tmp_path):
+    """The colleague's builder on its synthetic dummy data (no real mini-ImageNet here)."""
+    import pathlib
+
+    import tfds_builders.mini_imagenet as package
+
+    dummy = pathlib.Path(package.__file__).parent / "dummy_data" / "csv_images"
+    data = datasets.load("mini_imagenet", data_dir=str(tmp_path), manual_dir=str(dummy),
+                         builder_kwargs={"allow_partial": True})
+    assert data.image_shape == (84, 84, 3) and data.images.dtype == np.uint8
+    assert len(data.labels) == 2 and data.num_classes == 1  # The dummy test split.
+    assert data.name == "mini_imagenet[test]"
+
+
+@pytest.mark.large
+def test_omniglot_strokes_lake_small(shared_data, tmp_path):
+    data = datasets.load("omniglot_strokes/lake_small", data_dir=str(tmp_path),
+                         manual_dir=str(shared_data / "omniglot" / "brendenlake"))
+    # small1 + small2 = 136 + 156 characters; Greek (24) and Latin (26) are in both.
+    assert data.num_classes == 136 + 156 - 24 - 26
+    assert len(data.labels) == 20 * data.num_classes
+    assert data.image_shape == (28, 28, 1) and data.images[:, 0].min() == 255
