@@ -13,6 +13,8 @@ it measures the distribution overhead, not a speed-up.
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 
 from absl import app
@@ -58,10 +60,30 @@ def run_one(preset: str, strategy_name: str) -> dict:
     }
 
 
+def run_isolated(preset: str, strategy_name: str) -> dict:
+    """One row in a fresh process: two MirroredStrategies with different models in one
+    process collide on TF's collective instance keys."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "row.json")
+        cmd = [sys.executable, os.path.abspath(__file__), f"--presets={preset}",
+               f"--strategies={strategy_name}", f"--batch_size={_BATCH.value}",
+               f"--steps={_STEPS.value}", f"--warmup={_WARMUP.value}",
+               f"--cpu_replicas={_CPU_REPLICAS.value}", f"--json={out}"]
+        if _DATA_DIR.value:
+            cmd.append(f"--data_dir={_DATA_DIR.value}")
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(out) as f:
+            return json.load(f)[0]
+
+
 def main(argv):
     del argv
-    distribute.split_cpu(_CPU_REPLICAS.value)
-    rows = [run_one(p, s) for p in _PRESETS.value for s in _STRATEGIES.value]
+    pairs = [(p, s) for p in _PRESETS.value for s in _STRATEGIES.value]
+    if len(pairs) == 1:
+        distribute.split_cpu(_CPU_REPLICAS.value)
+        rows = [run_one(*pairs[0])]
+    else:
+        rows = [run_isolated(*pair) for pair in pairs]
     header = f"{'preset':8} {'strategy':9} {'batch':>5} {'repl':>4} {'steps/s':>8} {'ex/s':>7} {'ms/step':>8}"
     print(header)
     for r in rows:
