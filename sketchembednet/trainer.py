@@ -80,6 +80,26 @@ def make_checkpoint(model: keras.Model, optimizer=None) -> tf.train.Checkpoint:
     return tf.train.Checkpoint(**parts)
 
 
+def restore_checkpoint(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -> None:
+    """Restores ``path`` into ``checkpoint``, with a clear error when they do not match.
+
+    Raises:
+      ValueError: naming the checkpoint, if its variables are not this model's.
+    """
+    try:
+        status = checkpoint.restore(path)
+        if partial:
+            status.expect_partial().assert_existing_objects_matched()
+        else:
+            status.assert_consumed()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        first_line = str(e).strip().splitlines()[0][:300]
+        raise ValueError(
+            f"{path}: this checkpoint does not match the model built from the config (another "
+            f"config, or a run of an older sketchembednet version): {first_line}"
+        ) from None
+
+
 class NonFiniteLossError(RuntimeError):
     """Training produced non-finite losses or gradients too many times."""
 
@@ -277,7 +297,7 @@ class Trainer:
     def _restore(self) -> int:
         latest = self.manager.latest_checkpoint
         if latest:
-            self.checkpoint.restore(latest).assert_consumed()
+            restore_checkpoint(self.checkpoint, latest)
             logging.info("resumed from %s (step %d)", latest, int(self.optimizer.iterations.numpy()))
         return int(self.optimizer.iterations.numpy())
 

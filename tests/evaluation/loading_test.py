@@ -100,3 +100,14 @@ def test_embed_fn_from_saved_model(tmp_path):
     np.testing.assert_allclose(embed_fn(images), source(images), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="no signature 'other'"):
         loading.embed_fn_from_saved_model(path, signature="other")
+
+
+def test_checkpoint_of_another_model_is_refused_with_its_path(trained, tmp_path):
+    workdir, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["model"]["rnn_units"] += 8  # A different decoder than the one checkpointed.
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"ckpt-10: this checkpoint does not match the model"):
+        loading.embed_fn_from_workdir(str(copy))
