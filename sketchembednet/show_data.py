@@ -32,7 +32,7 @@ def main(argv):
     del argv
     start = time.time()
     ds, info = pipeline.load(_DATASET.value, _SPLIT.value, _MAX_LEN.value, batch_size=None,
-                             data_dir=_DATA_DIR.value, shuffle=True, seed=0)
+                             data_dir=_DATA_DIR.value, shuffle=True, seed=0, cache=False)
     logging.info("prepared %s in %.1f s", info.name, time.time() - start)
     examples = list(ds.take(_NUM.value).as_numpy_iterator())
     path = visualize.save_sketch_grid(

@@ -107,6 +107,7 @@ def load(
     seed: int = 0,
     input_context: tf.distribute.InputContext | None = None,
     drop_remainder: bool = True,
+    cache: bool = True,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Returns batched model inputs of one split, and the dataset's info.
 
@@ -123,6 +124,7 @@ def load(
       input_context: from ``distribute_datasets_from_function``; shards input
         between workers.
       drop_remainder: drop the last partial batch (static shapes for training).
+      cache: keep decoded examples in memory (off for a one-off peek at a few batches).
     """
     builder, info = prepare(name, data_dir)
     dataset_max_len = info.metadata.get("max_len")
@@ -134,7 +136,8 @@ def load(
         ds = ds.filter(lambda ex: tf.shape(ex["strokes"])[0] <= max_len)
     ds = ds.map(lambda ex: to_model_inputs(ex, info.stroke_scale, max_len),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.cache()
+    if cache:
+        ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(info.num_examples.get(split.split("[")[0], 10_000), seed=seed,
                         reshuffle_each_iteration=True)
