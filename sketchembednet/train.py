@@ -16,6 +16,7 @@ CPUs; ``--cpu_replicas=2`` splits the CPU in two, for testing), ``multi_worker``
 (MultiWorkerMirroredStrategy from ``TF_CONFIG``) and ``tpu`` (untested).
 """
 
+import os
 import sys
 
 from absl import app
@@ -63,10 +64,18 @@ def run():
     argv = list(sys.argv)
     for i, arg in enumerate(argv):
         if arg.startswith("--config="):
-            argv[i] = "--config=" + configs.config_path(arg.split("=", 1)[1])
+            argv[i] = "--config=" + _resolve(arg.split("=", 1)[1])
         elif arg == "--config" and i + 1 < len(argv):
-            argv[i + 1] = configs.config_path(argv[i + 1])
+            argv[i + 1] = _resolve(argv[i + 1])
     app.run(main, argv=argv)
+
+
+def _resolve(value: str) -> str:
+    path = configs.config_path(value)
+    if not os.path.exists(path.split(":", 1)[0]):
+        sys.exit(f"--config={value}: no such config file; use a path or one of "
+                 f"{', '.join(configs.PACKAGED)}")
+    return path
 
 
 if __name__ == "__main__":

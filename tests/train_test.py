@@ -98,3 +98,11 @@ def test_multi_worker_mirrored_two_local_processes(kanjivg_data_dir, tmp_path):
     assert _latest_step(workdir) == 20
     assert os.path.exists(os.path.join(workdir, "samples.png"))
     assert not os.path.exists(os.path.join(workdir, "tmp_worker_1"))  # Scratch removed.
+
+
+def test_unknown_config_names_the_choices(tmp_path):
+    cmd = [sys.executable, "-m", "sketchembednet.train", "--config=nosuch",
+           f"--workdir={tmp_path}"]
+    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "--config=nosuch: no such config file; use a path or one of demo" in done.stderr
