@@ -1,13 +1,12 @@
-"""Training schedules: the pixel-loss weight α curriculum and the learning rate.
+"""The pixel-loss weight α curriculum.
 
-Both are pure functions of the *global* step (the number of optimizer updates
-applied so far), so they stay defined when the number of workers changes.
+A pure function of the *global* step (the number of optimizer updates applied
+so far), so it stays defined when the number of workers changes. The learning
+rate is Keras' ``ExponentialDecay`` on the same step (see ``trainer.py``).
 
 Example:
   >>> round(float(alpha(25_000, increment=0.05, interval=10_000, maximum=0.5)), 6)
   0.1
-  >>> round(float(learning_rate(15_000)), 8)  # 1e-3 * 0.85
-  0.00085
 """
 
 from __future__ import annotations
@@ -46,20 +45,3 @@ def alpha(
     done = tf.maximum(step - float(start_step), 0.0)
     value = start + increment * tf.floor(done / float(interval))
     return tf.minimum(tf.cast(maximum, tf.float32), tf.cast(value, tf.float32))
-
-
-def learning_rate(
-    step,
-    initial: float = 1e-3,
-    decay_rate: float = 0.85,
-    decay_steps: int = 15_000,
-    minimum: float = 0.0,
-) -> tf.Tensor:
-    """Exponential decay ``initial * decay_rate ** (step / decay_steps)``.
-
-    Smooth (not staircase), as the authors' ``ExponentialDecay(1e-3, 15000,
-    0.85)``; ``minimum`` is an optional floor (0 = none, as the paper).
-    """
-    step = tf.cast(step, tf.float32)
-    value = initial * tf.pow(decay_rate, step / float(decay_steps))
-    return tf.maximum(value, minimum)

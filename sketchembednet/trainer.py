@@ -333,7 +333,10 @@ class Trainer:
         os.replace(tmp, path)
 
     # ------ Samples and outputs
-    def _eval_images(self) -> np.ndarray:
+    def _eval_images(self) -> np.ndarray | None:
+        """The fixed images of the sample grids; None on non-chief workers (they draw none)."""
+        if not self.chief:
+            return None
         cfg = self.config
         ds, _ = pipeline.load(cfg.dataset.name, cfg.dataset.eval_split, cfg.dataset.max_len,
                               cfg.train.num_samples, data_dir=cfg.dataset.data_dir or None,
