@@ -214,7 +214,8 @@ def predicted_stroke5(params, noise):
     return tf.concat([start, body], axis=1)  # [B, T + 1, 5]
 
 
-def pixel_loss(pred_stroke5, target_stroke5, canvas_size, blur_sigma=2.0, blur_size=5):
+def pixel_loss(pred_stroke5, target_stroke5, canvas_size, blur_sigma=2.0, blur_size=5,
+               mask_after_end=False):
     """Pixel loss L_pixel ([W21] Sec. 3), per example.
 
     Both sketches are fitted to the canvas with the *ground truth's* bounding-box
@@ -228,12 +229,16 @@ def pixel_loss(pred_stroke5, target_stroke5, canvas_size, blur_sigma=2.0, blur_s
       canvas_size: S, the input image size (28, or 84 for Sketchy), a Python int.
       blur_sigma: blur standard deviation in pixels.
       blur_size: odd blur kernel size.
+      mask_after_end: draw no predicted segment past the ground truth's last point
+        (the loss then ignores prediction rows after the ground-truth end token).
 
     Returns:
       ``[B]`` losses.
     """
     gt_points, gt_segments, gt_valid = rasterize.stroke5_to_points(target_stroke5)  # [B, N, 2]
     pred_points, pred_segments, _ = rasterize.stroke5_to_points(pred_stroke5)  # [B, N, 2]
+    if mask_after_end:
+        pred_segments = tf.logical_and(pred_segments, gt_valid[:, 1:])  # [B, N - 1]
     scale, offset = rasterize.bbox_transform(gt_points, gt_valid, canvas_size)  # [B,1,1],[B,1,2]
     target = rasterize.rasterize(gt_points * scale + offset, gt_segments, canvas_size)
     pred = rasterize.rasterize(pred_points * scale + offset, pred_segments, canvas_size)

@@ -82,8 +82,9 @@ def sample(decoder, z, max_len=64, temperature=1.0, greedy=False, seed=None):
     """Decodes a batch of embeddings into stroke-5 sketches (one ``tf.function`` loop).
 
     Args:
-      decoder: a ``SketchDecoder`` (anything with ``initial_state(z)``, ``step(z, row,
-        states)`` and a ``head`` with ``split``).
+      decoder: a ``SketchDecoder`` (anything with ``initial_state(z)``,
+        ``step_cache(z)``, ``step(z, row, states, cache=...)`` and a ``head`` with
+        ``split``).
       z: ``[B, Z]`` embeddings.
       max_len: T, the maximum number of generated rows.
       temperature: tau for sampling (ignored when greedy).
@@ -120,9 +121,10 @@ def _sample_loop(decoder, z, max_len, temperature, greedy, seed):
     batch = tf.shape(z)[0]
     start = tf.tile(tf.constant([losses.START_TOKEN], z.dtype), [batch, 1])  # [B, 5]
     end = tf.tile(tf.constant([END_TOKEN], z.dtype), [batch, 1])  # [B, 5]
+    cache = decoder.step_cache(z)  # packed weights and z projections, once per batch
 
     def body(t, prev, states, finished, lengths, rows):
-        raw, states = decoder.step(z, prev, states, training=False)  # [B, 3+6M]
+        raw, states = decoder.step(z, prev, states, training=False, cache=cache)  # [B, 3+6M]
         step_seed = tf.random.experimental.stateless_fold_in(seed, t)  # [2]
         row = sample_mixture(decoder.head.split(raw), temperature, greedy, step_seed)  # [B, 5]
         is_end = row[:, 4] > 0.5  # [B]

@@ -125,6 +125,11 @@ class Trainer:
                 f"train.batch_size={self.global_batch} is not divisible by the "
                 f"{replicas} replicas of the strategy"
             )
+        if tuple(config.dataset.get("length_buckets", ())) and not config.model.mask_after_end:
+            raise ValueError(
+                "dataset.length_buckets needs model.mask_after_end=True: the paper's pen loss "
+                "also covers padding, so cutting batches would change every example's loss"
+            )
         os.makedirs(workdir, exist_ok=True)
         keras.utils.set_random_seed(int(config.train.seed))
         _, self.info = pipeline.prepare(config.dataset.name, config.dataset.data_dir or None)
@@ -164,7 +169,7 @@ class Trainer:
                 cfg.name, cfg.train_split, cfg.max_len,
                 ctx.get_per_replica_batch_size(self.global_batch),
                 data_dir=cfg.data_dir or None, shuffle=True, repeat=True, seed=seed,
-                input_context=ctx,
+                input_context=ctx, length_buckets=tuple(cfg.length_buckets) or None,
             )
             return ds
 

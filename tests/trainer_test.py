@@ -133,3 +133,30 @@ def test_mirrored_matches_default_on_the_same_batches(kanjivg_data_dir, tmp_path
     assert losses["mirrored", "init"] == pytest.approx(losses["default", "init"], rel=1e-5)
     # Training mode differs only by per-replica BatchNorm statistics and noise draws.
     assert losses["mirrored", "train"] == pytest.approx(losses["default", "train"], rel=0.05)
+
+
+def test_length_bucketing_trains_and_needs_the_padding_free_loss(kanjivg_data_dir, tmp_path):
+    config = tiny_config(kanjivg_data_dir, num_steps=10)
+    config.dataset.length_buckets = (16, 24, 32, 48)
+    strategy = distribute.get_strategy("default")
+    with pytest.raises(ValueError, match="mask_after_end"):
+        trainer.Trainer(config, str(tmp_path / "refused"), strategy)
+    config.model.mask_after_end = True
+    run = trainer.Trainer(config, str(tmp_path / "run"), strategy)
+    shapes = {int(batch["stroke5"].shape[1]) for batch, _ in zip(run._dataset(seed=0), range(8))}
+    assert len(shapes) > 1 and max(shapes) <= config.dataset.max_len + 1  # batches are cut
+    result = run.train()
+    assert result["train/step"] == 10 and np.isfinite(result["train/loss"])
+
+
+def test_mixed_bfloat16_config_trains(kanjivg_data_dir, tmp_path):
+    from sketchembednet import precision
+
+    if not precision.bf16_support()[0]:
+        pytest.skip("this machine has no native bfloat16 matmuls")
+    config = tiny_config(kanjivg_data_dir, num_steps=10)
+    config.model.precision = "mixed_bfloat16"
+    run = trainer.Trainer(config, str(tmp_path / "run"), distribute.get_strategy("default"))
+    assert run.model.decoder.cell.compute_dtype == "bfloat16"
+    result = run.train()
+    assert result["train/step"] == 10 and np.isfinite(result["train/loss"])

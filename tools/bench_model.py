@@ -34,6 +34,7 @@ flags.DEFINE_float("alpha", 0.0, "Pixel-loss weight; 0 skips the pixel term.")
 flags.DEFINE_enum("path", "fast", ["fast", "reference"], "Decoder path: hoisted loop or keras RNN.")
 flags.DEFINE_bool("jit", False, "Compile the step with XLA.")
 flags.DEFINE_integer("image_size", 28, "Input image size S.")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16"], "Model precision.")
 
 
 def _random_batch(batch, max_len, size, seed=0):
@@ -70,7 +71,7 @@ def _log_sizes(model):
 
 def main(argv):
     del argv
-    model = presets.build_model(FLAGS.preset)
+    model = presets.build_model(FLAGS.preset, precision=FLAGS.precision)
     max_len = model.max_seq_len
     images, s5 = _random_batch(FLAGS.batch_size, max_len, FLAGS.image_size)
     model.build((images.shape, s5.shape))
@@ -100,9 +101,10 @@ def main(argv):
     # Wall time is what a user waits; CPU time (all threads) is less sensitive to other
     # processes sharing the cores.
     logging.info(
-        "preset=%s path=%s batch=%d T=%d alpha=%g jit=%s: %.3f s/step median, %.3f mean, "
-        "%.3f min over %d steps; %.3f CPU-s/step median (loss %.3f)",
-        FLAGS.preset, FLAGS.path, FLAGS.batch_size, max_len, FLAGS.alpha, FLAGS.jit,
+        "preset=%s precision=%s path=%s batch=%d T=%d alpha=%g jit=%s: %.3f s/step median, "
+        "%.3f mean, %.3f min over %d steps; %.3f CPU-s/step median (loss %.3f)",
+        FLAGS.preset, FLAGS.precision, FLAGS.path, FLAGS.batch_size, max_len, FLAGS.alpha,
+        FLAGS.jit,
         statistics.median(times), statistics.mean(times), min(times), FLAGS.steps,
         statistics.median(cpu_times), loss,
     )

@@ -108,6 +108,7 @@ def load(
     input_context: tf.distribute.InputContext | None = None,
     drop_remainder: bool = True,
     cache: bool = True,
+    length_buckets: tuple[int, ...] | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Returns batched model inputs of one split, and the dataset's info.
 
@@ -125,6 +126,12 @@ def load(
         between workers.
       drop_remainder: drop the last partial batch (static shapes for training).
       cache: keep decoded examples in memory (off for a one-off peek at a few batches).
+      length_buckets: length bucketing: upper stroke-3 lengths of the buckets, e.g.
+        ``(24, 32, 40, 48, 56)`` (a last bucket up to ``max_len`` is implied). Each
+        batch then holds sketches of one bucket and is cut to its longest sketch:
+        ``stroke5`` is ``[B, T_b + 1, 5]`` with ``T_b = min(max(length) + 1, max_len)``
+        (one end-token row kept as a target), so a decoder runs only ``T_b`` steps.
+        Needs a loss that ignores padding (``SketchEmbedNet(mask_after_end=True)``).
     """
     builder, info = prepare(name, data_dir)
     dataset_max_len = info.metadata.get("max_len")
@@ -143,6 +150,37 @@ def load(
                         reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    if batch_size is not None:
+    if batch_size is not None and length_buckets:
+        ds = bucket_by_length(ds, length_buckets, max_len, batch_size, drop_remainder)
+    elif batch_size is not None:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    elif length_buckets:
+        raise ValueError("length_buckets needs a batch_size")
     return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+def trim_batch(batch: dict, max_len: int) -> dict:
+    """Cuts a batch's ``stroke5`` to its longest sketch plus one end-token row."""
+    steps = tf.minimum(tf.reduce_max(batch["length"]) + 1, max_len)  # T_b
+    return dict(batch, stroke5=batch["stroke5"][:, : steps + 1])  # [B, T_b + 1, 5]
+
+
+def bucket_by_length(ds: tf.data.Dataset, boundaries, max_len: int, batch_size: int,
+                     drop_remainder: bool = True) -> tf.data.Dataset:
+    """Batches examples of similar length together and trims each batch (see :func:`load`).
+
+    Raises:
+      ValueError: for boundaries that are not increasing integers in ``[1, max_len)``.
+    """
+    boundaries = [int(b) for b in boundaries]
+    if boundaries != sorted(set(boundaries)) or boundaries[0] < 1 or boundaries[-1] >= max_len:
+        raise ValueError(
+            f"length_buckets={list(boundaries)} must be increasing integers in [1, {max_len})"
+        )
+    # A bucket holds lengths <= its boundary (tf.data's boundaries are exclusive).
+    ds = ds.bucket_by_sequence_length(
+        lambda ex: ex["length"], [b + 1 for b in boundaries],
+        [batch_size] * (len(boundaries) + 1), no_padding=True, drop_remainder=drop_remainder,
+    )
+    return ds.map(lambda batch: trim_batch(batch, max_len), num_parallel_calls=tf.data.AUTOTUNE,
+                  deterministic=True)

@@ -36,10 +36,13 @@ class ConvBlock(keras.layers.Layer):
         self.filters = filters
         # ------ Layers
         self.conv = keras.layers.Conv2D(
-            filters, 3, padding="same", kernel_initializer="glorot_normal", name="conv"
+            filters, 3, padding="same", kernel_initializer="glorot_normal", name="conv",
+            dtype=self.dtype_policy,
         )
-        self.norm = keras.layers.BatchNormalization(name="norm")
-        self.pool = keras.layers.MaxPooling2D(2, padding="valid", name="pool")
+        self.norm = keras.layers.BatchNormalization(name="norm", dtype=self.dtype_policy)
+        self.pool = keras.layers.MaxPooling2D(
+            2, padding="valid", name="pool", dtype=self.dtype_policy
+        )
 
     def build(self, input_shape):
         self.conv.build(input_shape)

@@ -40,12 +40,16 @@ class GaussianEmbedding(keras.layers.Layer):
     """
 
     def __init__(self, embedding_dim=256, seed=None, **kwargs):
+        # float32 even under a mixed policy: z, mu and logvar feed losses and users.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.embedding_dim = embedding_dim
         self.seed = seed
         # ------ Layers
-        self.mu_dense = keras.layers.Dense(embedding_dim, name="mu")
-        self.logvar_dense = keras.layers.Dense(embedding_dim, name="logvar")
+        self.mu_dense = keras.layers.Dense(embedding_dim, name="mu", dtype=self.dtype_policy)
+        self.logvar_dense = keras.layers.Dense(
+            embedding_dim, name="logvar", dtype=self.dtype_policy
+        )
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):

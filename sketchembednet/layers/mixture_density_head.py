@@ -60,12 +60,14 @@ class MixtureDensityHead(keras.layers.Layer):
     """
 
     def __init__(self, num_mixtures=30, **kwargs):
+        # float32 even under a mixed policy: the mixture parameters feed the likelihood.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if num_mixtures < 1:
             raise ValueError(f"num_mixtures must be >= 1, got {num_mixtures}")
         self.num_mixtures = num_mixtures
         # ------ Layers
-        self.dense = keras.layers.Dense(3 + 6 * num_mixtures, name="dense")
+        self.dense = keras.layers.Dense(3 + 6 * num_mixtures, name="dense", dtype=self.dtype_policy)
 
     @property
     def output_dim(self):

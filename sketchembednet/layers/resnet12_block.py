@@ -36,14 +36,18 @@ class ResNet12Block(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = filters
         # ------ Layers
+        policy = self.dtype_policy
         self.convs = [
-            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}",
+                                dtype=policy)
             for i in range(3)
         ]
-        self.norms = [keras.layers.BatchNormalization(name=f"norm{i}") for i in range(3)]
-        self.shortcut_conv = keras.layers.Conv2D(filters, 1, use_bias=False, name="shortcut_conv")
-        self.shortcut_norm = keras.layers.BatchNormalization(name="shortcut_norm")
-        self.pool = keras.layers.MaxPooling2D(2, padding="same", name="pool")
+        self.norms = [keras.layers.BatchNormalization(name=f"norm{i}", dtype=policy)
+                      for i in range(3)]
+        self.shortcut_conv = keras.layers.Conv2D(filters, 1, use_bias=False, name="shortcut_conv",
+                                                 dtype=policy)
+        self.shortcut_norm = keras.layers.BatchNormalization(name="shortcut_norm", dtype=policy)
+        self.pool = keras.layers.MaxPooling2D(2, padding="same", name="pool", dtype=policy)
 
     def build(self, input_shape):
         out_shape = tuple(input_shape[:-1]) + (self.filters,)

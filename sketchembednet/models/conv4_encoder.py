@@ -47,8 +47,11 @@ class Conv4Encoder(keras.Model):
         self.embedding_dim = embedding_dim
         self.seed = seed
         # ------ Layers
-        self.blocks = [ConvBlock(filters, name=f"block{i}") for i in range(num_blocks)]
-        self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
+        self.blocks = [
+            ConvBlock(filters, name=f"block{i}", dtype=self.dtype_policy)
+            for i in range(num_blocks)
+        ]
+        self.pool = keras.layers.GlobalAveragePooling2D(name="pool", dtype=self.dtype_policy)
         self.embedding = GaussianEmbedding(embedding_dim, seed=seed, name="embedding")
 
     def build(self, input_shape):

@@ -19,6 +19,7 @@ Example:
   2
 """
 
+from sketchembednet import precision
 from sketchembednet.models.conv4_encoder import Conv4Encoder
 from sketchembednet.models.resnet12_encoder import ResNet12Encoder
 from sketchembednet.models.sketch_decoder import SketchDecoder
@@ -37,8 +38,9 @@ PRESETS = {
         max_seq_len=64,  # T, stroke-3 rows (Quickdraw/Omniglot 64, Sketchy 100).
         alpha=0.0,  # initial pixel-loss weight (a schedule raises it).
         kl_weight=0.0,  # no KL term in the paper.
-        mask_pen_after_end=False,  # the paper's L_pen covers all T positions.
+        mask_after_end=False,  # the paper's L_pen covers all T positions (True: length bucketing).
         seed=None,  # int seed for the model's noise (z, pixel loss, dropout).
+        precision="float32",  # or "mixed_bfloat16": bf16 matmuls, float32 variables/losses.
     ),
 }
 PRESETS["paper_resnet12"] = dict(
@@ -90,32 +92,38 @@ def build_model(preset="paper", **overrides):
 
     Args:
       preset: a key of ``PRESETS``.
-      **overrides: any key of the preset (e.g. ``num_mixtures=20``).
+      **overrides: any key of the preset (e.g. ``num_mixtures=20``). ``precision``
+        is ``"float32"`` or ``"mixed_bfloat16"`` (see ``sketchembednet.precision``).
 
     Returns:
       ``SketchEmbedNet``.
+
+    Raises:
+      ValueError: for unknown keys, or ``mixed_bfloat16`` on hardware without bf16.
     """
     cfg = resolve_config(preset, **overrides)
-    encoder = build_encoder(
-        cfg["encoder"], cfg["encoder_filters"], cfg["embedding_dim"], cfg["seed"]
-    )
-    decoder = SketchDecoder(
-        rnn_units=cfg["rnn_units"],
-        hyper_units=cfg["hyper_units"],
-        hyper_embedding_size=cfg["hyper_embedding_size"],
-        num_mixtures=cfg["num_mixtures"],
-        recurrent_dropout=cfg["recurrent_dropout"],
-        seed=cfg["seed"],
-    )
-    return SketchEmbedNet(
-        encoder,
-        decoder,
-        max_seq_len=cfg["max_seq_len"],
-        alpha=cfg["alpha"],
-        kl_weight=cfg["kl_weight"],
-        mask_pen_after_end=cfg["mask_pen_after_end"],
-        seed=cfg["seed"],
-    )
+    precision.check(cfg["precision"])
+    with precision.policy_scope(cfg["precision"]):
+        encoder = build_encoder(
+            cfg["encoder"], cfg["encoder_filters"], cfg["embedding_dim"], cfg["seed"]
+        )
+        decoder = SketchDecoder(
+            rnn_units=cfg["rnn_units"],
+            hyper_units=cfg["hyper_units"],
+            hyper_embedding_size=cfg["hyper_embedding_size"],
+            num_mixtures=cfg["num_mixtures"],
+            recurrent_dropout=cfg["recurrent_dropout"],
+            seed=cfg["seed"],
+        )
+        return SketchEmbedNet(
+            encoder,
+            decoder,
+            max_seq_len=cfg["max_seq_len"],
+            alpha=cfg["alpha"],
+            kl_weight=cfg["kl_weight"],
+            mask_after_end=cfg["mask_after_end"],
+            seed=cfg["seed"],
+        )
 
 
 def build_from_config(config):

@@ -43,8 +43,11 @@ class ResNet12Encoder(keras.Model):
         self.embedding_dim = embedding_dim
         self.seed = seed
         # ------ Layers
-        self.blocks = [ResNet12Block(f, name=f"block{i}") for i, f in enumerate(self.filters)]
-        self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
+        self.blocks = [
+            ResNet12Block(f, name=f"block{i}", dtype=self.dtype_policy)
+            for i, f in enumerate(self.filters)
+        ]
+        self.pool = keras.layers.GlobalAveragePooling2D(name="pool", dtype=self.dtype_policy)
         self.embedding = GaussianEmbedding(embedding_dim, seed=seed, name="embedding")
 
     def build(self, input_shape):

@@ -43,7 +43,9 @@ class SketchDecoder(keras.Model):
       training: recurrent dropout on/off.
 
     Returns:
-      ``[B, T, 3 + 6M]`` raw mixture parameters for rows 1..T (``head.split`` them).
+      ``[B, T, 3 + 6M]`` float32 raw mixture parameters for rows 1..T (``head.split``
+      them). Under a ``mixed_bfloat16`` dtype policy the matmuls run in bfloat16 and
+      the states, gates and outputs stay float32.
 
     Example:
       >>> decoder = SketchDecoder(rnn_units=16, hyper_units=8, hyper_embedding_size=4,
@@ -80,6 +82,7 @@ class SketchDecoder(keras.Model):
             activation="tanh",
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.001),
             name="initial_state",
+            dtype=self.dtype_policy,
         )
         self.cell = HyperLSTMCell(
             rnn_units,
@@ -89,8 +92,9 @@ class SketchDecoder(keras.Model):
             recurrent_dropout=recurrent_dropout,
             seed=seed,
             name="cell",
+            dtype=self.dtype_policy,
         )
-        self.head = MixtureDensityHead(num_mixtures, name="head")
+        self.head = MixtureDensityHead(num_mixtures, name="head")  # float32 (its default)
         # The reference path's RNN wrapper owns no weights; keep it out of tracking so
         # the cell is saved once.
         reference_rnn = keras.layers.RNN(self.cell, return_sequences=True)
@@ -103,30 +107,53 @@ class SketchDecoder(keras.Model):
         self.head.build((z_shape[0], self.rnn_units))
 
     def initial_state(self, z):
-        """``[h, c, h_hyper, c_hyper] = split(tanh(Dense(z)))``; ``z`` is ``[B, Z]``."""
-        state = self.initial_state_dense(z)  # [B, 2 (H + Hh)]
+        """``[h, c, h_hyper, c_hyper] = split(tanh(Dense(z)))``, float32; ``z`` is ``[B, Z]``."""
+        state = tf.cast(self.initial_state_dense(z), tf.float32)  # [B, 2 (H + Hh)]
         sizes = [self.rnn_units, self.rnn_units, self.hyper_units, self.hyper_units]
         return tf.split(state, sizes, axis=-1)  # [B, H], [B, H], [B, Hh], [B, Hh]
 
-    def step(self, z, prev, states, training=False):
-        """One autoregressive step: ``(raw [B, 3 + 6M], states)`` from ``prev [B, 5]``."""
-        x = tf.concat([z, tf.cast(prev, z.dtype)], axis=-1)  # [B, Z + 5]
-        h, states = self.cell(x, states, training=training)  # [B, H]
-        return self.head(h), states
+    def step_cache(self, z):
+        """What :meth:`step` reuses at every step of one batch: the packed cell weights
+        and the projections of ``z``. Compute it once, before a decoding loop."""
+        z_main, z_hyper = self.cell.project_inputs(z)  # [B, 4H], [B, 4Hh]
+        return dict(weights=self.cell.packed_weights(), z_main=z_main, z_hyper=z_hyper)
 
-    def _unroll(self, x_main, x_hyper, states, training):
-        """Runs ``cell.step`` over projected inputs ``[B, T, 4H]``, ``[B, T, 4Hh]``."""
-        steps = x_main.shape[1] or tf.shape(x_main)[1]  # static when known (XLA needs it)
-        main_ta = tf.TensorArray(x_main.dtype, size=steps).unstack(
-            tf.transpose(x_main, [1, 0, 2])
-        )  # T x [B, 4H]
-        hyper_ta = tf.TensorArray(x_hyper.dtype, size=steps).unstack(
-            tf.transpose(x_hyper, [1, 0, 2])
-        )  # T x [B, 4Hh]
-        out_ta = tf.TensorArray(x_main.dtype, size=steps, element_shape=[None, self.rnn_units])
+    def step(self, z, prev, states, training=False, cache=None):
+        """One autoregressive step: ``(raw [B, 3 + 6M] float32, states)`` from ``prev [B, 5]``.
+
+        ``cache`` is :meth:`step_cache` of ``z`` (computed here when None; pass it in
+        loops so the weights are packed once).
+        """
+        cache = self.step_cache(z) if cache is None else cache
+        y_main, y_hyper = self.cell.project_inputs(prev, start=z.shape[-1])  # [B, 4H], [B, 4Hh]
+        h, states = self.cell.step(
+            y_main + cache["z_main"], y_hyper + cache["z_hyper"], states, cache["weights"],
+            training,
+        )  # [B, H]
+        return tf.cast(self.head(h), tf.float32), states
+
+    def _unroll(self, z, prev, states, training):
+        """Runs ``cell.step`` over the inputs ``[z; y_{t-1}]`` (``prev [B, T, 5]``).
+
+        ``z``'s projections are computed once; ``y_{t-1}``'s inside the loop, a
+        ``[B, 5] x [5, 4H]`` product as cheap as an addition. Projecting all T steps
+        before the loop instead would hold several ``[B, T, 4H]`` tensors (268 MB each
+        at B = 256 for the paper's model: the product, its sum with ``z W_z``, the
+        time-major copy) for no fewer FLOPs.
+        """
+        steps = prev.shape[1] or tf.shape(prev)[1]  # static when known (XLA needs it)
+        z_dim = z.shape[-1]
+        weights = self.cell.packed_weights()  # cast once, outside the loop
+        z_main, z_hyper = self.cell.project_inputs(z)  # [B, 4H], [B, 4Hh]
+        prev_ta = tf.TensorArray(prev.dtype, size=steps).unstack(
+            tf.transpose(prev, [1, 0, 2])
+        )  # T x [B, 5]
+        out_ta = tf.TensorArray(tf.float32, size=steps, element_shape=[None, self.rnn_units])
 
         def body(t, out_ta, states):
-            h, states = self.cell.step(main_ta.read(t), hyper_ta.read(t), states, training)
+            y_main, y_hyper = self.cell.project_inputs(prev_ta.read(t), start=z_dim)
+            h, states = self.cell.step(y_main + z_main, y_hyper + z_hyper, states, weights,
+                                       training)  # [B, H]
             return t + 1, out_ta.write(t, h), states
 
         _, out_ta, _ = tf.while_loop(
@@ -137,14 +164,8 @@ class SketchDecoder(keras.Model):
 
     def call(self, inputs, training=False):
         z, stroke5 = inputs
-        z_dim = z.shape[-1]
-        prev = tf.cast(stroke5[:, :-1], z.dtype)  # [B, T, 5]
-        z_main, z_hyper = self.cell.project_inputs(z)  # [B, 4H], [B, 4Hh]
-        y_main, y_hyper = self.cell.project_inputs(prev, start=z_dim)  # [B, T, 4H], [B, T, 4Hh]
-        outputs = self._unroll(
-            y_main + z_main[:, None], y_hyper + z_hyper[:, None], self.initial_state(z), training
-        )  # [B, T, H]
-        return self.head(outputs)  # [B, T, 3 + 6M]
+        outputs = self._unroll(z, stroke5[:, :-1], self.initial_state(z), training)  # [B, T, H]
+        return tf.cast(self.head(outputs), tf.float32)  # [B, T, 3 + 6M]
 
     def reference_call(self, inputs, training=False):
         """The straightforward teacher-forced path (``keras.layers.RNN``), same result."""
@@ -153,7 +174,7 @@ class SketchDecoder(keras.Model):
         z_seq = tf.tile(z[:, None], [1, tf.shape(prev)[1], 1])  # [B, T, Z]
         x = tf.concat([z_seq, prev], axis=-1)  # [B, T, Z + 5]
         outputs = self._reference_rnn(x, initial_state=self.initial_state(z), training=training)
-        return self.head(outputs)  # [B, T, 3 + 6M]
+        return tf.cast(self.head(outputs), tf.float32)  # [B, T, 3 + 6M]
 
     def get_config(self):
         config = super().get_config()

@@ -18,10 +18,17 @@ class SketchEmbedNet(keras.Model):
 
         L = L_pen + (1 - alpha) L_stroke + alpha L_pixel (+ kl_weight KL)
 
-    ``L_pen`` averages over all T positions (padding included, as the paper) unless
-    ``mask_pen_after_end``; ``L_stroke`` sums over real steps and divides by
-    ``max_seq_len``; ``L_pixel`` renders the teacher-forced prediction and the ground
-    truth with the ground truth's bounding box on an S x S canvas (S = image size).
+    ``L_pen`` averages over all T positions (padding included, as the paper);
+    ``L_stroke`` sums over real steps and divides by ``max_seq_len``; ``L_pixel``
+    renders the teacher-forced prediction and the ground truth with the ground truth's
+    bounding box on an S x S canvas (S = image size).
+
+    With ``mask_after_end`` nothing after an example's ground-truth end token counts:
+    those pen positions leave ``L_pen`` and the prediction's segments there are not
+    drawn in ``L_pixel`` (sampling stops at the end token, so they are never used).
+    Then an example's loss does not depend on its batch's padding, and a batch may be
+    cut to its longest sketch (length bucketing) with identical per-example losses;
+    the pixel-loss noise is drawn for ``max_seq_len`` steps and cut likewise.
     The pixel term is not computed when alpha is 0 (a Python 0 skips it at trace time,
     a tensor through ``tf.cond``). Unlike the authors' code, which added it only when
     alpha > 0.1 (effectively from 0.15), the paper's formula holds for every alpha.
@@ -39,7 +46,8 @@ class SketchEmbedNet(keras.Model):
         None uses each batch's own T.
       alpha: initial pixel-loss weight for ``fit``.
       kl_weight: KL weight (the paper: 0).
-      mask_pen_after_end: leave pen positions after the first end token out of L_pen.
+      mask_after_end: leave everything after the ground truth's end token out of the
+        loss (pen positions, predicted segments); needed for length bucketing.
       seed: optional int seed for the pixel-loss noise.
       **kwargs: forwarded to ``keras.Model``.
 
@@ -69,7 +77,7 @@ class SketchEmbedNet(keras.Model):
         max_seq_len=64,
         alpha=0.0,
         kl_weight=0.0,
-        mask_pen_after_end=False,
+        mask_after_end=False,
         seed=None,
         **kwargs,
     ):
@@ -79,7 +87,7 @@ class SketchEmbedNet(keras.Model):
         self.max_seq_len = max_seq_len
         self.alpha = alpha
         self.kl_weight = kl_weight
-        self.mask_pen_after_end = mask_pen_after_end
+        self.mask_after_end = mask_after_end
         self.seed = seed
         # ------ State
         self.alpha_variable = self.add_weight(
@@ -113,10 +121,17 @@ class SketchEmbedNet(keras.Model):
         return sampling.sample(self.decoder, z, max_len, temperature, greedy, seed)
 
     def _pixel_term(self, params, stroke5, canvas_size):
-        shape = tf.concat([tf.shape(params["mu1"])[:2], [2]], axis=0)
-        noise = keras.random.normal(shape, dtype=params["mu1"].dtype, seed=self.seed_generator)
-        pred = losses.predicted_stroke5(params, noise)  # noise [B, T, 2] -> [B, T + 1, 5]
-        return losses.pixel_loss(pred, tf.cast(stroke5, pred.dtype), canvas_size)  # [B]
+        batch, steps = tf.shape(params["mu1"])[0], tf.shape(params["mu1"])[1]
+        # Noise for the configured T, cut to this batch's T': an example's noise does not
+        # depend on how far its batch is padded.
+        full = steps if self.max_seq_len is None else tf.maximum(steps, self.max_seq_len)
+        noise = keras.random.normal(
+            tf.stack([batch, full, 2]), dtype=params["mu1"].dtype, seed=self.seed_generator
+        )[:, :steps]  # [B, T', 2]
+        pred = losses.predicted_stroke5(params, noise)  # [B, T' + 1, 5]
+        return losses.pixel_loss(
+            pred, tf.cast(stroke5, pred.dtype), canvas_size, mask_after_end=self.mask_after_end
+        )  # [B]
 
     def compute_losses(self, images, stroke5, alpha=None, training=False, per_example=False):
         """All loss terms for a batch.
@@ -139,7 +154,7 @@ class SketchEmbedNet(keras.Model):
         params = self.decoder.head.split(raw)
         target = tf.cast(stroke5[:, 1:], raw.dtype)  # [B, T', 5]
         pen = losses.pen_cross_entropy(
-            params["pen_logits"], target[..., 2:], max_len, self.mask_pen_after_end
+            params["pen_logits"], target[..., 2:], max_len, self.mask_after_end
         )  # [B]
         stroke = losses.stroke_nll(params, target, max_len)  # [B]
         canvas_size = images.shape[1]
@@ -197,7 +212,7 @@ class SketchEmbedNet(keras.Model):
             max_seq_len=self.max_seq_len,
             alpha=self.alpha,
             kl_weight=self.kl_weight,
-            mask_pen_after_end=self.mask_pen_after_end,
+            mask_after_end=self.mask_after_end,
             seed=self.seed,
         )
         return config

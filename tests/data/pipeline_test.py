@@ -3,6 +3,7 @@
 import collections
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from sketchembednet.data import pipeline
@@ -58,3 +59,37 @@ def test_input_context_shards_between_workers(kanjivg_data_dir):
     # The workers' shares are non-empty, about equal, and add up to the split.
     assert abs(sum(shares[0].values()) - sum(shares[1].values())) <= 1
     assert shares[0] + shares[1] == everything
+
+
+def test_length_buckets_group_and_trim_batches_and_keep_every_example(kanjivg_data_dir):
+    kwargs = dict(data_dir=kanjivg_data_dir, max_len=64, batch_size=16, drop_remainder=False)
+    plain, _ = pipeline.load("kanjivg", "validation", **kwargs)
+    bucketed, _ = pipeline.load("kanjivg", "validation", length_buckets=(24, 32, 40), **kwargs)
+    assert bucketed.element_spec["stroke5"].shape.as_list() == [None, None, 5]
+    bounds = [0, 24, 32, 40, 64]
+    seen_steps = set()
+    for batch in bucketed:
+        lengths = batch["length"].numpy()
+        bucket = np.searchsorted(bounds, lengths.max()) - 1
+        assert lengths.min() > bounds[bucket] and lengths.max() <= bounds[bucket + 1], lengths
+        steps = batch["stroke5"].shape[1] - 1
+        assert steps == min(lengths.max() + 1, 64)
+        seen_steps.add(steps)
+        # Cutting dropped padding only: every row past the longest sketch's end is an end token.
+        if lengths.max() < 64:
+            np.testing.assert_array_equal(batch["stroke5"][:, -1, 4].numpy(), 1.0)
+    assert len(seen_steps) > 3
+
+    def fingerprints(ds):
+        return sorted(
+            (int(length), float(np.abs(s5[: length + 1, :2]).sum()))
+            for batch in ds for s5, length in zip(batch["stroke5"].numpy(), batch["length"].numpy())
+        )
+
+    assert fingerprints(bucketed) == fingerprints(plain)
+
+
+def test_bad_length_buckets_are_rejected(kanjivg_data_dir):
+    with pytest.raises(ValueError, match="length_buckets"):
+        pipeline.load("kanjivg", "validation", 64, 8, data_dir=kanjivg_data_dir,
+                      length_buckets=(40, 24))

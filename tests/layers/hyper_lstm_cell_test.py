@@ -168,3 +168,23 @@ def test_recurrent_dropout_is_a_rate_applied_only_in_training():
 def test_bad_dropout_rate_is_rejected(rate):
     with pytest.raises(ValueError, match="rate"):
         HyperLSTMCell(**KWARGS, recurrent_dropout=rate)
+
+
+def test_fused_ln_lstm_update_equals_autodiff_in_values_and_gradients():
+    cell = HyperLSTMCell(**KWARGS)
+    rng = np.random.default_rng(0)
+    pre = tf.constant(rng.normal(size=(5, 4 * H)) * 2 + 0.5, tf.float32)
+    c = tf.constant(rng.normal(size=(5, H)), tf.float32)
+    params = [tf.constant(rng.normal(size=n) * 0.5 + m, tf.float32)
+              for n, m in ((4 * H, 1.0), (4 * H, 0.0), (H, 1.0), (H, 0.0))]
+    w_h, w_c = (tf.constant(rng.normal(size=(5, H)), tf.float32) for _ in range(2))
+    results = []
+    for fused in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch([pre, c] + params)
+            h, new_c = cell._lstm_update(pre, c, *params, 0.0, True, fused=fused)
+            loss = tf.reduce_sum(tf.sin(h) * w_h) + tf.reduce_sum(tf.cos(new_c) * w_c)
+        results.append([h, new_c] + tape.gradient(loss, [pre, c] + params))
+    names = ["h", "c", "d pre", "d c", "d gamma", "d beta", "d c_gamma", "d c_beta"]
+    for name, want, got in zip(names, *results):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
