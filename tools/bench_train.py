@@ -8,7 +8,8 @@ Each row runs ``sketchembednet.trainer.Trainer`` on the embedded KanjiVG data fo
 examples/s of the timed part (the trainer's own measurement, over whole inner loops),
 with α > 0 so the pixel loss is included. ``mirrored`` splits the CPU into
 ``--cpu_replicas`` logical devices; on one machine the replicas share its cores, so
-it measures the distribution overhead, not a speed-up.
+it measures the distribution overhead, not a speed-up. Batches are length-bucketed
+as in the demo config unless ``--nobucketing``. ``tools/bench.py`` is the full harness.
 """
 
 import json
@@ -30,6 +31,7 @@ _WARMUP = flags.DEFINE_integer("warmup", 10, "Untimed steps (tracing, first allo
 _CPU_REPLICAS = flags.DEFINE_integer("cpu_replicas", 2, "Logical CPUs for mirrored.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data dir.")
 _JSON = flags.DEFINE_string("json", None, "Write the rows here as JSON.")
+_BUCKETING = flags.DEFINE_bool("bucketing", True, "Length bucketing as the demo config.")
 
 
 def run_one(preset: str, strategy_name: str) -> dict:
@@ -38,7 +40,9 @@ def run_one(preset: str, strategy_name: str) -> dict:
     from sketchembednet.configs import demo
 
     config = demo.get_config()
-    config.model = base.model_config(preset)
+    config.model = base.model_config(preset, mask_after_end=_BUCKETING.value)
+    if not _BUCKETING.value:
+        config.dataset.length_buckets = ()
     config.dataset.data_dir = _DATA_DIR.value or ""
     config.train.batch_size = _BATCH.value
     config.alpha.start = 0.5  # Pixel loss on throughout.
@@ -53,6 +57,7 @@ def run_one(preset: str, strategy_name: str) -> dict:
         result = run.train()
     return {
         "preset": preset, "strategy": strategy_name, "batch": _BATCH.value,
+        "bucketing": _BUCKETING.value,
         "replicas": run.strategy.num_replicas_in_sync,
         "steps_per_sec": round(result["train/steps_per_sec"], 3),
         "examples_per_sec": round(result["train/examples_per_sec"], 1),
@@ -68,7 +73,8 @@ def run_isolated(preset: str, strategy_name: str) -> dict:
         cmd = [sys.executable, os.path.abspath(__file__), f"--presets={preset}",
                f"--strategies={strategy_name}", f"--batch_size={_BATCH.value}",
                f"--steps={_STEPS.value}", f"--warmup={_WARMUP.value}",
-               f"--cpu_replicas={_CPU_REPLICAS.value}", f"--json={out}"]
+               f"--cpu_replicas={_CPU_REPLICAS.value}", f"--json={out}",
+               f"--bucketing={_BUCKETING.value}"]
         if _DATA_DIR.value:
             cmd.append(f"--data_dir={_DATA_DIR.value}")
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -9,6 +9,8 @@ Conv4, z 256) at batch 64 for 3,000 steps takes about 10 minutes on 2 CPU cores.
 The α curriculum is compressed to the run's length: +0.05 every 100 steps, so
 it reaches 0.5 at step 1,000, a third of the run, as the paper's does at 100k of
 300k steps. The learning rate decays x0.85 every 1,000 steps (x0.61 in all).
+Batches are bucketed by length and cut to their longest sketch (``mask_after_end``:
+nothing after a sketch's end token enters its loss), about 1.5x faster here.
 """
 
 from sketchembednet.configs import base
@@ -17,7 +19,10 @@ from sketchembednet.configs import base
 def get_config(arg: str = ""):
     c = base.get_base_config()
     c.dataset.name = "kanjivg"
-    c.model = base.model_config("cpu")
+    # Length bucketing (KanjiVG averages ~31 rows of T = 64): ~1.5x the examples/s, with
+    # per-example losses that ignore padding.
+    c.dataset.length_buckets = (24, 32, 40, 48, 56)
+    c.model = base.model_config("cpu", mask_after_end=True)
     c.alpha.interval = 100
     c.optim.decay_steps = 1_000
     c.train.batch_size = 64
@@ -27,6 +32,7 @@ def get_config(arg: str = ""):
     c.train.sample_every = 500
     c.train.checkpoint_every = 250
     if arg == "tiny":  # Seconds, for tests: a tiny model and a handful of steps.
+        c.dataset.length_buckets = ()
         c.model = base.model_config("tiny")
         c.dataset.eval_split = "validation[:32]"
         c.train.batch_size = 8

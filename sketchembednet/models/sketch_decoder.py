@@ -17,11 +17,11 @@ class SketchDecoder(keras.Model):
     teacher-forced (inputs: ground-truth rows 0..T-1, targets: rows 1..T).
 
     Two equivalent teacher-forced paths:
-      * ``call`` (fast): every input-side contribution is known in advance, so it is
-        projected for all steps before the loop: ``z W_z`` once per sequence (the input
-        projection is linear, ``[z; y] W = z W_z + y W_y``) and ``y W_y`` for all T steps
-        in one matmul; a ``tf.while_loop`` runs only the recurrent part
-        (``HyperLSTMCell.step``) and the head is applied to all outputs at once.
+      * ``call`` (fast): the input projection is linear, ``[z; y] W = z W_z + y W_y``,
+        so ``z W_z`` (256 of the 261 input features) is computed once per sequence and
+        only the 5-wide ``y W_y`` per step; a ``tf.while_loop`` runs the recurrence
+        (``HyperLSTMCell.step``: weights cast once, written-out gradients that keep
+        little per step) and the head is applied to all outputs at once.
       * ``reference_call``: the plain cell in ``keras.layers.RNN`` on ``[z; y]``.
     ``tests/models/sketch_decoder_test.py`` checks they agree on outputs and gradients.
 
