@@ -30,7 +30,8 @@ _CONFIG = config_flags.DEFINE_config_file(
     "config", configs.config_path("demo"), "Training config: a packaged name or a file path."
 )
 _WORKDIR = flags.DEFINE_string(
-    "workdir", "", "Output folder (default runs/<dataset>-<model preset>); resumes from it."
+    "workdir", "",
+    "Output folder (default runs/<dataset>-<model preset>[-<baseline kind>]); resumes from it.",
 )
 _STRATEGY = flags.DEFINE_enum(
     "strategy", "default", ["default", "one_device", "mirrored", "multi_worker", "tpu"],
@@ -51,7 +52,9 @@ def main(argv):
 
     distribute.split_cpu(_CPU_REPLICAS.value)
     config = _CONFIG.value
-    workdir = _WORKDIR.value or f"runs/{config.dataset.name}-{config.model.preset}"
+    kind = config.model.get("kind", "sketchembednet")
+    suffix = "" if kind == "sketchembednet" else f"-{kind}"
+    workdir = _WORKDIR.value or f"runs/{config.dataset.name}-{config.model.preset}{suffix}"
     strategy = distribute.get_strategy(_STRATEGY.value, _TPU.value)
     logging.info("config:\n%s", config)
     result = trainer.Trainer(config, workdir, strategy).train()

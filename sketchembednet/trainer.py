@@ -17,7 +17,11 @@ Used by ``python -m sketchembednet.train`` (the CLI) and by the tuner. It
   restores it stops with an error;
 * shows a progress bar, writes TensorBoard summaries (loss terms, α, learning
   rate, gradient norm, examples/s, and grids of inputs beside samples), and at
-  the end a PNG grid ``samples.png`` and the weights ``model.weights.h5``.
+  the end a PNG grid ``samples.png``, the weights ``model.weights.h5`` and
+  ``train_result.json`` (final metrics; wall time summed over resumes);
+* trains any model of ``config.model.kind`` (SketchEmbedNet and the Conv-VAE and
+  contrastive baselines): it logs the model's own ``loss_terms`` and draws what the
+  model generates (sketches, reconstructions, or no grid for the contrastive one).
 
 Example:
   >>> from sketchembednet.configs import demo
@@ -45,7 +49,7 @@ from sketchembednet.data import pipeline
 from sketchembednet.data import rasterize
 from sketchembednet.models import presets
 
-TERMS = ("loss", "pen", "stroke", "pixel", "kl")
+TERMS = ("loss", "pen", "stroke", "pixel", "kl")  # SketchEmbedNet's; a model's own: loss_terms
 
 
 def build_model(config, image_shape) -> keras.Model:
@@ -61,7 +65,8 @@ def build_model(config, image_shape) -> keras.Model:
     if isinstance(fields.get("encoder_filters"), list):
         fields["encoder_filters"] = tuple(fields["encoder_filters"])
     max_len = int(config["dataset"]["max_len"])
-    model = presets.build_model(preset, max_seq_len=max_len, **fields)
+    model = presets.build_model(preset, image_shape=tuple(image_shape), max_seq_len=max_len,
+                                **fields)
     model.build(((None, *image_shape), (None, max_len + 1, 5)))
     return model
 
@@ -135,6 +140,7 @@ class Trainer:
         _, self.info = pipeline.prepare(config.dataset.name, config.dataset.data_dir or None)
         with strategy.scope():
             self.model = self.build_model()
+            self.terms = tuple(getattr(self.model, "loss_terms", TERMS))
             schedule = keras.optimizers.schedules.ExponentialDecay(
                 config.optim.learning_rate, config.optim.decay_steps, config.optim.decay_rate
             )
@@ -189,9 +195,12 @@ class Trainer:
                                               training=True, per_example=True)  # each [b]
             loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=self.global_batch)
         grads = tape.gradient(loss, variables)
+        # A weight the loss does not use (the contrastive baseline's logvar head) gets 0.
+        grads = [tf.zeros(v.shape, v.dtype) if g is None else g for g, v in zip(grads, variables)]
         grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)  # the global mean's gradient
         grad_norm = tf.linalg.global_norm(grads)
-        means = tf.stack([tf.reduce_sum(terms[k]) / self.global_batch for k in TERMS])  # [5]
+        means = tf.stack([tf.reduce_sum(terms[k]) / self.global_batch
+                          for k in self.terms])  # [n_terms]
         means = ctx.all_reduce(tf.distribute.ReduceOp.SUM, means)
         # Only what is trained on counts: the total loss and its gradient (a logged-only
         # term such as the KL at kl_weight=0 may grow without harm).
@@ -211,7 +220,7 @@ class Trainer:
 
         @tf.function
         def train_loop(iterator, num_steps):
-            total = tf.zeros([len(TERMS) + 2])
+            total = tf.zeros([len(self.terms) + 2])
             done = tf.constant(0.0)
             ok = tf.constant(True)
             for _ in tf.range(num_steps):
@@ -263,8 +272,29 @@ class Trainer:
         metrics["train/step"] = step
         metrics["train/wall_seconds"] = time.time() - start_time
         metrics["train/steps_run"] = step - start_step
+        self._save_result(metrics)
         logging.info("finished at step %d: %s", step, metrics)
         return metrics
+
+    def _save_result(self, metrics: dict) -> None:
+        """Writes ``train_result.json``: the final metrics, and the wall time and steps
+        summed over every invocation that trained this workdir (resumes included)."""
+        if not self.chief:
+            return
+        path = os.path.join(self.workdir, "train_result.json")
+        total_wall, total_steps = 0.0, 0
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            total_wall, total_steps = old.get("total_wall_seconds", 0.0), old.get(
+                "total_steps_run", 0)
+        result = dict(metrics, total_wall_seconds=total_wall + metrics["train/wall_seconds"],
+                      total_steps_run=total_steps + metrics["train/steps_run"],
+                      replicas=self.strategy.num_replicas_in_sync)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
 
     def _steps_to_next_event(self, step: int) -> int:
         cfg = self.config.train
@@ -275,9 +305,10 @@ class Trainer:
         return max(n, 1)
 
     def _metrics(self, values: np.ndarray, step: int, n: int, elapsed: float) -> dict:
-        metrics = {f"train/{k}": float(v) for k, v in zip(TERMS, values)}
-        metrics["train/grad_norm"] = float(values[len(TERMS)])
-        metrics["train/alpha"] = float(values[len(TERMS) + 1])
+        n = len(self.terms)
+        metrics = {f"train/{k}": float(v) for k, v in zip(self.terms, values)}
+        metrics["train/grad_norm"] = float(values[n])
+        metrics["train/alpha"] = float(values[n + 1])
         metrics["train/learning_rate"] = float(self.optimizer.learning_rate.numpy())
         metrics["train/steps_per_sec"] = n / elapsed
         metrics["train/examples_per_sec"] = n * self.global_batch / elapsed
@@ -293,9 +324,11 @@ class Trainer:
                         tf.summary.scalar(name, value)
             logging.info("step %d: %s", step, {k: round(v, 4) for k, v in metrics.items()})
         if cfg.sample_every and step % cfg.sample_every == 0 and self.chief:
-            stroke5, _ = self.sample(eval_images)
-            with writer.as_default(step=step):
-                tf.summary.image("samples/inputs_and_samples", self._pair_grid(eval_images, stroke5))
+            outputs = self._generated_images(eval_images)
+            if outputs is not None:
+                with writer.as_default(step=step):
+                    tf.summary.image("samples/inputs_and_samples",
+                                     self._pair_grid(eval_images, outputs))
         if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
             self.manager.save(checkpoint_number=step)
         writer.flush()
@@ -355,12 +388,22 @@ class Trainer:
         return self.model.sample(z, max_len=self.config.dataset.max_len,
                                  temperature=max(temperature, 1e-3), greedy=temperature == 0)
 
-    def _pair_grid(self, images: np.ndarray, stroke5) -> tf.Tensor:
-        """One image: rows of [input | sample] pairs, 8 pairs per row."""
+    def _generated_images(self, images: np.ndarray) -> np.ndarray | None:
+        """What the model makes of ``images``, as uint8 ``[n, S, S, 1]`` images: rendered
+        sketches (SketchEmbedNet), reconstructions (Conv-VAE), or None (contrastive)."""
         size = images.shape[1]
-        samples = rasterize.render_images(stroke5, size).numpy()  # [n, S, S, 1] uint8
+        if hasattr(self.model, "sample"):
+            stroke5, _ = self.sample(images)
+            return rasterize.render_images(stroke5, size).numpy()
+        if hasattr(self.model, "reconstruct"):
+            out = np.asarray(self.model.reconstruct(tf.cast(images, tf.float32)))
+            return out if out.shape[-1] == 1 else out.mean(-1, keepdims=True).astype(np.uint8)
+        return None
+
+    def _pair_grid(self, images: np.ndarray, outputs: np.ndarray) -> tf.Tensor:
+        """One image: rows of [input | output] pairs, 8 pairs per row."""
         inputs = images[..., :1] if images.shape[-1] == 1 else images.mean(-1, keepdims=True)
-        pairs = np.concatenate([inputs.astype(np.uint8), samples], axis=2)  # [n, S, 2S, 1]
+        pairs = np.concatenate([inputs.astype(np.uint8), outputs], axis=2)  # [n, S, 2S, 1]
         cols = 8
         pad = (-len(pairs)) % cols
         pairs = np.concatenate([pairs, np.full((pad, *pairs.shape[1:]), 255, np.uint8)])
@@ -373,10 +416,16 @@ class Trainer:
         if not self.chief:
             shutil.rmtree(os.path.dirname(self._checkpoint_dir()), ignore_errors=True)
             return
-        stroke5, _ = self.sample(eval_images)
-        path = visualize.save_sketch_grid(
-            os.path.join(self.workdir, "samples.png"), list(eval_images), list(stroke5.numpy()),
-            sketch_label="sample",
-        )
+        if hasattr(self.model, "sample"):
+            stroke5, _ = self.sample(eval_images)
+            path = visualize.save_sketch_grid(
+                os.path.join(self.workdir, "samples.png"), list(eval_images),
+                list(stroke5.numpy()), sketch_label="sample",
+            )
+        else:
+            outputs = self._generated_images(eval_images)
+            path = os.path.join(self.workdir, "samples.png") if outputs is not None else "no grid"
+            if outputs is not None:  # Conv-VAE: inputs beside reconstructions.
+                tf.io.write_file(path, tf.io.encode_png(self._pair_grid(eval_images, outputs)[0]))
         self.model.save_weights(os.path.join(self.workdir, "model.weights.h5"))
         logging.info("wrote %s and model.weights.h5", path)

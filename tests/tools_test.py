@@ -34,3 +34,34 @@ def test_bench_harness_reports_training_rows_and_breakdown(tmp_path):
     parts = report["breakdown"]["seconds"]
     assert len(parts) == 4 and all(v > 0 for v in parts.values())
     assert "Training step" in proc.stdout and "Breakdown" in proc.stdout
+
+
+def _results_table():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "results_table", os.path.join(ROOT, "tools", "results_table.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_results_table_renders_rows_and_replaces_only_the_marked_block(tmp_path):
+    rt = _results_table()
+    results = {f"{w}w{s}s": dict(accuracy=50.0 + w + s, ci95=0.5) for w, s in rt.SETTINGS}
+    rows = [dict(name="SketchEmbedNet", workdir="runs/x", dataset="kanjivg", preset="cpu",
+                 batch=64, steps=3000, wall_minutes=7.3, results=results),
+            dict(name="Random CNN", workdir=None, results=results)]
+    block = rt.markdown(rows, 1000, "python tools/results_table.py --run=a=b")
+    assert ("| SketchEmbedNet | `kanjivg`, `cpu` encoder | 3000 × 64 | 7.3 min | 56.00 ± 0.50"
+            in block)
+    assert "| Random CNN | nothing | 0 | 0 |" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{rt.BEGIN}\nold table\n{rt.END}\noutro\n")
+    rt.replace_block(str(readme), block)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert "old table" not in text and block in text
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="results:begin"):
+        rt.replace_block(str(readme), block)

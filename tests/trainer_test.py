@@ -1,6 +1,7 @@
 """Tests for sketchembednet.trainer: resume, non-finite handling, strategies, summaries."""
 
 import glob
+import json
 import os
 
 import numpy as np
@@ -160,3 +161,31 @@ def test_mixed_bfloat16_config_trains(kanjivg_data_dir, tmp_path):
     assert run.model.decoder.cell.compute_dtype == "bfloat16"
     result = run.train()
     assert result["train/step"] == 10 and np.isfinite(result["train/loss"])
+
+
+@pytest.mark.parametrize("kind, terms", [("conv_vae", ("recon", "kl")),
+                                         ("contrastive", ("accuracy",))])
+def test_baselines_train_through_the_same_trainer(kanjivg_data_dir, tmp_path, kind, terms):
+    from sketchembednet.evaluation import loading
+
+    config = demo.get_config(f"tiny,{kind}")
+    config.dataset.data_dir = kanjivg_data_dir
+    config.train.num_steps = 10
+    workdir = str(tmp_path / kind)
+    run = trainer.Trainer(config, workdir, distribute.get_strategy("default"))
+    assert type(run.model).__name__ == {"conv_vae": "ConvVAE",
+                                         "contrastive": "ContrastiveEmbedNet"}[kind]
+    before = [v.numpy().copy() for v in run.model.trainable_variables]
+    result = run.train()
+    assert result["train/step"] == 10 and np.isfinite(result["train/loss"])
+    for term in terms:
+        assert np.isfinite(result[f"train/{term}"]), term
+    after = [v.numpy() for v in run.model.trainable_variables]
+    changed = [not np.array_equal(a, b) for a, b in zip(before, after)]
+    assert sum(changed) >= len(changed) - 2  # all but the contrastive model's unused logvar head
+    assert {f"train/{t}" for t in terms} <= summary_tags(workdir)
+    assert os.path.exists(os.path.join(workdir, "samples.png")) == (kind == "conv_vae")
+    with open(os.path.join(workdir, "train_result.json")) as f:
+        assert json.load(f)["total_steps_run"] == 10
+    embed_fn = loading.embed_fn_from_workdir(workdir)  # evaluators load baselines the same way
+    assert embed_fn(np.full([3, 28, 28, 1], 255, np.uint8)).shape == (3, 16)

@@ -20,13 +20,16 @@ Example:
 """
 
 from sketchembednet import precision
+from sketchembednet.models.contrastive import ContrastiveEmbedNet
 from sketchembednet.models.conv4_encoder import Conv4Encoder
+from sketchembednet.models.conv_vae import ConvVAE
 from sketchembednet.models.resnet12_encoder import ResNet12Encoder
 from sketchembednet.models.sketch_decoder import SketchDecoder
 from sketchembednet.models.sketch_embed_net import SketchEmbedNet
 
 PRESETS = {
     "paper": dict(
+        kind="sketchembednet",  # or a baseline: "conv_vae", "contrastive" (see KINDS).
         encoder="conv4",  # "conv4" or "resnet12".
         encoder_filters=64,  # Conv4: channels of every block; ResNet-12: one per stage.
         embedding_dim=256,  # z size.
@@ -41,6 +44,7 @@ PRESETS = {
         mask_after_end=False,  # the paper's L_pen covers all T positions (True: length bucketing).
         seed=None,  # int seed for the model's noise (z, pixel loss, dropout).
         precision="float32",  # or "mixed_bfloat16": bf16 matmuls, float32 variables/losses.
+        temperature=0.1,  # contrastive baseline: InfoNCE temperature.
     ),
 }
 PRESETS["paper_resnet12"] = dict(
@@ -87,26 +91,45 @@ def build_encoder(encoder="conv4", encoder_filters=64, embedding_dim=256, seed=N
     raise ValueError(f"unknown encoder {encoder!r}; choose 'conv4' or 'resnet12'")
 
 
-def build_model(preset="paper", **overrides):
-    """Builds an (unbuilt) ``SketchEmbedNet`` from a preset name and config overrides.
+KINDS = ("sketchembednet", "conv_vae", "contrastive")
+
+
+def build_model(preset="paper", image_shape=(28, 28, 1), **overrides):
+    """Builds an (unbuilt) model from a preset name and config overrides.
+
+    ``kind`` selects the model: ``SketchEmbedNet`` or one of the paper's baselines,
+    which share the encoder and the training interface (``compute_losses``,
+    ``loss_terms``, ``embed``): ``ConvVAE`` (a pixel VAE; ``kl_weight`` is its KL
+    weight) and ``ContrastiveEmbedNet`` (InfoNCE between the image embedding and an
+    LSTM of ``rnn_units`` over the sketch; ``temperature``). Decoder keys are ignored
+    by the baselines.
 
     Args:
       preset: a key of ``PRESETS``.
+      image_shape: ``(S, S, C)`` of the inputs (the Conv-VAE's decoder needs it).
       **overrides: any key of the preset (e.g. ``num_mixtures=20``). ``precision``
         is ``"float32"`` or ``"mixed_bfloat16"`` (see ``sketchembednet.precision``).
 
     Returns:
-      ``SketchEmbedNet``.
+      ``SketchEmbedNet``, ``ConvVAE`` or ``ContrastiveEmbedNet``.
 
     Raises:
       ValueError: for unknown keys, or ``mixed_bfloat16`` on hardware without bf16.
     """
     cfg = resolve_config(preset, **overrides)
+    if cfg["kind"] not in KINDS:
+        raise ValueError(f"unknown model kind {cfg['kind']!r}; choose one of {KINDS}")
     precision.check(cfg["precision"])
     with precision.policy_scope(cfg["precision"]):
         encoder = build_encoder(
             cfg["encoder"], cfg["encoder_filters"], cfg["embedding_dim"], cfg["seed"]
         )
+        if cfg["kind"] == "conv_vae":
+            return ConvVAE(encoder, image_shape=tuple(image_shape),
+                           kl_weight=cfg["kl_weight"], seed=cfg["seed"])
+        if cfg["kind"] == "contrastive":
+            return ContrastiveEmbedNet(encoder, rnn_units=cfg["rnn_units"],
+                                       temperature=cfg["temperature"], seed=cfg["seed"])
         decoder = SketchDecoder(
             rnn_units=cfg["rnn_units"],
             hyper_units=cfg["hyper_units"],

@@ -70,6 +70,8 @@ class SketchEmbedNet(keras.Model):
       Drawings", ICML 2021, arXiv:2009.04806.
     """
 
+    loss_terms = ("loss", "pen", "stroke", "pixel", "kl")  # the trainer logs these
+
     def __init__(
         self,
         encoder,
