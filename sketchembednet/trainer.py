@@ -305,10 +305,10 @@ class Trainer:
         return max(n, 1)
 
     def _metrics(self, values: np.ndarray, step: int, n: int, elapsed: float) -> dict:
-        n = len(self.terms)
+        num_terms = len(self.terms)
         metrics = {f"train/{k}": float(v) for k, v in zip(self.terms, values)}
-        metrics["train/grad_norm"] = float(values[n])
-        metrics["train/alpha"] = float(values[n + 1])
+        metrics["train/grad_norm"] = float(values[num_terms])
+        metrics["train/alpha"] = float(values[num_terms + 1])
         metrics["train/learning_rate"] = float(self.optimizer.learning_rate.numpy())
         metrics["train/steps_per_sec"] = n / elapsed
         metrics["train/examples_per_sec"] = n * self.global_batch / elapsed

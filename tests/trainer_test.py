@@ -189,3 +189,13 @@ def test_baselines_train_through_the_same_trainer(kanjivg_data_dir, tmp_path, ki
         assert json.load(f)["total_steps_run"] == 10
     embed_fn = loading.embed_fn_from_workdir(workdir)  # evaluators load baselines the same way
     assert embed_fn(np.full([3, 28, 28, 1], 255, np.uint8)).shape == (3, 16)
+
+
+def test_metrics_rates_count_steps_not_loss_terms(kanjivg_data_dir, tmp_path):
+    run = trainer.Trainer(tiny_config(kanjivg_data_dir), str(tmp_path / "run"),
+                          distribute.get_strategy("default"))
+    values = np.arange(len(run.terms) + 2, dtype=np.float32)
+    metrics = run._metrics(values, step=40, n=40, elapsed=8.0)
+    assert metrics["train/steps_per_sec"] == 5.0
+    assert metrics["train/examples_per_sec"] == 5.0 * run.global_batch
+    assert metrics["train/loss"] == 0.0 and metrics["train/alpha"] == len(run.terms) + 1

@@ -1,7 +1,7 @@
 """Quick, Draw! sketches as stroke-3 with 28x28 renderings (SketchEmbedNet, Sec. 4.1).
 
     import tfds_builders  # registers the builder
-    ds = tfds.load("quickdraw/paper_300", split="train")
+    ds = tfds.load("quickdraw", split="train")  # = quickdraw/paper_300_ndjson
 
 Sources (``sketchembednet.data.quickdraw``), chosen by the config:
 
@@ -115,7 +115,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         "1.0.0": "Initial release: sketch-rnn npz and simplified ndjson, T=64, 28x28 images.",
     }
     BUILDER_CONFIGS = _make_configs()
-    DEFAULT_BUILDER_CONFIG_NAME = "paper_300"
+    # The ndjson configs work for anyone with internet today; the npz ones only once
+    # checksums.tsv holds the official files' checksums (README.md: "Checksums").
+    DEFAULT_BUILDER_CONFIG_NAME = "paper_300_ndjson"
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Optional: without a manual directory the files are downloaded. To build from
     local copies instead, put one file per class of the config directly into the
