@@ -36,18 +36,9 @@ def test_bench_harness_reports_training_rows_and_breakdown(tmp_path):
     assert "Training step" in proc.stdout and "Breakdown" in proc.stdout
 
 
-def _results_table():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "results_table", os.path.join(ROOT, "tools", "results_table.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_results_table_renders_rows_and_replaces_only_the_marked_block(tmp_path):
-    rt = _results_table()
+    from sketchembednet.evaluation import results as rt
+
     results = {f"{w}w{s}s": dict(accuracy=50.0 + w + s, ci95=0.5) for w, s in rt.SETTINGS}
     rows = [dict(name="SketchEmbedNet", workdir="runs/x", dataset="kanjivg", preset="cpu",
                  batch=64, steps=3000, wall_minutes=7.3, results=results),
