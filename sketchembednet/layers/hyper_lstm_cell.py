@@ -88,8 +88,8 @@ def _ln_lstm_update(pre, c, gamma, beta, c_gamma, c_beta, forget_bias):
     for the whole sequence. Here the backward pass recomputes them from ``pre`` and
     ``c`` (element-wise work only, no matmul) and applies the chain rule by hand. For
     the paper's model at B = 256, first writing out the layer norms' gradient and then
-fusing this whole update cut the training step's peak RSS by 1.1 and 0.4 GiB
-(``tools/bench.py``).
+    fusing this whole update cut the training step's peak RSS by 1.1 and 0.4 GiB
+    (``tools/bench.py``).
 
     Args:
       pre: ``[B, 4H]`` gate pre-activations (gate order i, j, f, o).
