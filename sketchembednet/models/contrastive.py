@@ -3,9 +3,8 @@
 import keras
 import tensorflow as tf
 
-# compute_losses key -> name reported by fit / evaluate (Keras 3 overwrites "loss" with its
-# compiled-loss tracker, as in SketchEmbedNet).
-_METRIC_NAMES = {"loss": "total_loss", "accuracy": "accuracy"}
+from sketchembednet.models.fit_support import LossTermsFitMixin
+
 
 
 def _offset(seed, index):
@@ -18,7 +17,7 @@ def _glorot(seed, index):
 
 
 @keras.saving.register_keras_serializable(package="sketchembednet")
-class ContrastiveEmbedNet(keras.Model):
+class ContrastiveEmbedNet(LossTermsFitMixin, keras.Model):
     """The contrastive baseline of SketchEmbedNet: InfoNCE between the CNN image
     embedding and an RNN embedding of the sketch (Wang et al., ICML 2021, Sec. 5).
 
@@ -73,6 +72,7 @@ class ContrastiveEmbedNet(keras.Model):
     """
 
     loss_terms = ("loss", "accuracy")
+    metric_names = ("total_loss", "accuracy")  # what fit reports
 
     def __init__(
         self, encoder, rnn_units=256, projection_dim=128, temperature=0.1, seed=None, **kwargs
@@ -107,9 +107,7 @@ class ContrastiveEmbedNet(keras.Model):
             dtype=self.dtype_policy,
         )
         # ------ State
-        self.trackers = {
-            key: keras.metrics.Mean(name=name) for key, name in _METRIC_NAMES.items()
-        }
+        self.init_trackers()
 
     def build(self, input_shape):
         images_shape, stroke5_shape = input_shape
@@ -187,39 +185,6 @@ class ContrastiveEmbedNet(keras.Model):
         if per_example:
             return terms
         return {name: tf.reduce_mean(value) for name, value in terms.items()}
-
-    @staticmethod
-    def _unpack(data):
-        if isinstance(data, dict):
-            return data["images"], data["stroke5"]
-        return data[0], data[1]
-
-    def _update_trackers(self, terms):
-        for key, tracker in self.trackers.items():
-            tracker.update_state(terms[key])
-        return {tracker.name: tracker.result() for tracker in self.trackers.values()}
-
-    def train_step(self, data):
-        images, stroke5 = self._unpack(data)
-        with tf.GradientTape() as tape:
-            terms = self.compute_losses(images, stroke5, training=True)
-            # fit() sums replica gradients: scale the per-replica mean accordingly.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            loss = self.optimizer.scale_loss(terms["loss"] / replicas)
-        grads = tape.gradient(loss, self.trainable_weights)
-        # The encoder's logvar head is unused here: it has no gradient.
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(grads, self.trainable_weights) if g is not None]
-        )
-        return self._update_trackers(terms)
-
-    def test_step(self, data):
-        images, stroke5 = self._unpack(data)
-        return self._update_trackers(self.compute_losses(images, stroke5, training=False))
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def get_config(self):
         config = super().get_config()

@@ -6,12 +6,11 @@ import keras
 import tensorflow as tf
 
 from sketchembednet import losses
-
-_METRIC_NAMES = ("total_loss", "recon_loss", "kl")
+from sketchembednet.models.fit_support import LossTermsFitMixin
 
 
 @keras.saving.register_keras_serializable(package="sketchembednet")
-class ConvVAE(keras.Model):
+class ConvVAE(LossTermsFitMixin, keras.Model):
     """Variational autoencoder on pixels: SketchEmbedNet's encoder, a deconvolutional decoder.
 
     The baseline "Conv-VAE" of Wang et al. 2021 (Sec. 5, baselines): the embedding is
@@ -74,6 +73,7 @@ class ConvVAE(keras.Model):
     """
 
     loss_terms = ("loss", "recon", "kl")
+    metric_names = ("total_loss", "recon_loss", "kl")  # what fit reports
 
     def __init__(
         self,
@@ -108,7 +108,7 @@ class ConvVAE(keras.Model):
             channels, 3, padding="same", name="logits", dtype=self.dtype_policy
         )
         # ------ State
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in _METRIC_NAMES}
+        self.init_trackers()
 
     def build(self, input_shape):
         # The trainer passes ((images), (stroke5)) shapes; a bare images shape works too.
@@ -183,35 +183,6 @@ class ConvVAE(keras.Model):
         if per_example:
             return terms
         return {name: tf.reduce_mean(value) for name, value in terms.items()}
-
-    @staticmethod
-    def _images(data):
-        if isinstance(data, dict):
-            return data["images"]
-        return data[0] if isinstance(data, (list, tuple)) else data
-
-    def _update_trackers(self, terms):
-        for name, value in zip(_METRIC_NAMES, [terms[key] for key in self.loss_terms]):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def train_step(self, data):
-        images = self._images(data)
-        with tf.GradientTape() as tape:
-            terms = self.compute_losses(images, training=True)
-            # fit() sums replica gradients: scale the per-replica mean accordingly.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            loss = self.optimizer.scale_loss(terms["loss"] / replicas)
-        grads = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._update_trackers(terms)
-
-    def test_step(self, data):
-        return self._update_trackers(self.compute_losses(self._images(data), training=False))
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def get_config(self):
         config = super().get_config()

@@ -5,12 +5,12 @@ import tensorflow as tf
 
 from sketchembednet import losses
 from sketchembednet import sampling
+from sketchembednet.models.fit_support import LossTermsFitMixin
 
-_METRIC_NAMES = ("total_loss", "pen_loss", "stroke_loss", "pixel_loss", "kl")
 
 
 @keras.saving.register_keras_serializable(package="sketchembednet")
-class SketchEmbedNet(keras.Model):
+class SketchEmbedNet(LossTermsFitMixin, keras.Model):
     """Learns image embeddings by learning to draw (Wang, Lucas, Zemel et al., ICML 2021).
 
     The encoder maps an image to ``z``; the decoder draws it as stroke-5 under teacher
@@ -71,6 +71,7 @@ class SketchEmbedNet(keras.Model):
     """
 
     loss_terms = ("loss", "pen", "stroke", "pixel", "kl")  # the trainer logs these
+    metric_names = ("total_loss", "pen_loss", "stroke_loss", "pixel_loss", "kl")  # fit's
 
     def __init__(
         self,
@@ -97,7 +98,7 @@ class SketchEmbedNet(keras.Model):
             trainable=False,
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in _METRIC_NAMES}
+        self.init_trackers()
 
     def build(self, input_shape):
         images_shape, stroke5_shape = input_shape
@@ -174,37 +175,6 @@ class SketchEmbedNet(keras.Model):
         if per_example:
             return terms
         return {name: tf.reduce_mean(value) for name, value in terms.items()}
-
-    @staticmethod
-    def _unpack(data):
-        if isinstance(data, dict):
-            return data["images"], data["stroke5"]
-        return data[0], data[1]
-
-    def _update_trackers(self, terms):
-        values = [terms["loss"], terms["pen"], terms["stroke"], terms["pixel"], terms["kl"]]
-        for name, value in zip(_METRIC_NAMES, values):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def train_step(self, data):
-        images, stroke5 = self._unpack(data)
-        with tf.GradientTape() as tape:
-            terms = self.compute_losses(images, stroke5, training=True)
-            # fit() sums replica gradients: scale the per-replica mean accordingly.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            loss = self.optimizer.scale_loss(terms["loss"] / replicas)
-        grads = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._update_trackers(terms)
-
-    def test_step(self, data):
-        images, stroke5 = self._unpack(data)
-        return self._update_trackers(self.compute_losses(images, stroke5, training=False))
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def get_config(self):
         config = super().get_config()
