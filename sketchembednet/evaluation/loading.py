@@ -65,12 +65,12 @@ def _restore(model: keras.Model, workdir: str, checkpoint: str | None) -> str:
     return checkpoint
 
 
-def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
-                          image_shape: tuple | None = None):
+def model_from_workdir(workdir: str, checkpoint: str | None = None,
+                       image_shape: tuple | None = None):
     """Rebuilds the model of a training workdir and restores its trained weights.
 
-    The latest checkpoint (``checkpoints/``) is restored, so runs can be
-    evaluated while they train.
+    The latest checkpoint (``checkpoints/``) is restored, so runs can be used
+    while they train.
 
     Args:
       workdir: a ``sketchembednet.trainer`` workdir (``config.json``, ``checkpoints/``).
@@ -79,10 +79,16 @@ def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
         dataset (read from the TFDS builder's info, without the data).
 
     Returns:
-      ``embed_fn`` (see the module docstring); ``embed_fn.source`` is the restored file.
+      ``(model, config, source)``: the built Keras model (a SketchEmbedNet,
+      ConvVAE or ContrastiveEmbedNet, by ``config["model"]["kind"]``), the
+      workdir's resolved config as a dict, and the checkpoint prefix restored.
 
     Raises:
       FileNotFoundError: naming the workdir if it has no config.json or checkpoint.
+
+    Example:
+      >>> model, config, source = model_from_workdir("runs/kanjivg-cpu")  # doctest: +SKIP
+      >>> z = model.embed(images)  # doctest: +SKIP
     """
     config_path = os.path.join(workdir, "config.json")
     if not os.path.exists(config_path):
@@ -93,6 +99,22 @@ def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
     model = trainer.build_model(config, image_shape)
     source = _restore(model, workdir, checkpoint)
     logging.info("restored %s (image shape %s)", source, image_shape)
+    return model, config, source
+
+
+def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
+                          image_shape: tuple | None = None):
+    """An ``embed_fn`` of a training workdir's model (see :func:`model_from_workdir`).
+
+    Returns:
+      ``embed_fn`` (see the module docstring); ``embed_fn.source`` is the restored
+      file and ``embed_fn.model`` the model.
+
+    Raises:
+      FileNotFoundError: naming the workdir if it has no config.json or checkpoint.
+    """
+    model, config, source = model_from_workdir(workdir, checkpoint, image_shape)
+    image_shape = tuple(image_shape or _dataset_image_shape(config))
     embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
     embed_fn.source = source
     embed_fn.model = model
