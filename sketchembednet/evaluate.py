@@ -44,6 +44,8 @@ _WAYS = flags.DEFINE_list("ways", ["20"], "N (comma-separated for several).")
 _SHOTS = flags.DEFINE_list("shots", ["1"], "K (comma-separated for several).")
 _EPISODES = flags.DEFINE_integer("episodes", None, "Episodes per setting.")
 _NUM_QUERY = flags.DEFINE_integer("num_query", None, "Query examples per class (default: rest).")
+_MIN_PER_CLASS = flags.DEFINE_integer("min_per_class", 0, "Keep classes with this many images.")
+_MAX_PER_CLASS = flags.DEFINE_integer("max_per_class", None, "Use at most this many per class.")
 _TRAIN_FRACTION = flags.DEFINE_float("train_fraction", 0.5, "linear_probe: train share.")
 _SEED = flags.DEFINE_integer("seed", 0, "Episode / split seed (and the random encoder's).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 256, "Images per embedding call.")
@@ -72,12 +74,16 @@ def _data(image_shape):
     shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA")
     if _DATASET.value == "omniglot_background" and not data_path and shared:
         data_path = os.path.join(shared, datasets.SHARED_NPZ)
-    return datasets.load(
+    data = datasets.load(
         _DATASET.value, split=_SPLIT.value, data_dir=_DATA_DIR.value,
         manual_dir=_MANUAL_DIR.value, data_path=data_path,
         image_size=_IMAGE_SIZE.value or (image_shape[0] if image_shape else 28),
         channels=_CHANNELS.value or (image_shape[-1] if image_shape else 1),
         rotations=_ROTATIONS.value)
+    if _MIN_PER_CLASS.value or _MAX_PER_CLASS.value:
+        data = datasets.select_per_class(data, _MIN_PER_CLASS.value, _MAX_PER_CLASS.value,
+                                         _SEED.value)
+    return data
 
 
 def _model_and_data():

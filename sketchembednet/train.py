@@ -54,7 +54,8 @@ def main(argv):
     config = _CONFIG.value
     kind = config.model.get("kind", "sketchembednet")
     suffix = "" if kind == "sketchembednet" else f"-{kind}"
-    workdir = _WORKDIR.value or f"runs/{config.dataset.name}-{config.model.preset}{suffix}"
+    dataset = config.dataset.name.replace("/", "_")
+    workdir = _WORKDIR.value or f"runs/{dataset}-{config.model.preset}{suffix}"
     strategy = distribute.get_strategy(_STRATEGY.value, _TPU.value)
     logging.info("config:\n%s", config)
     result = trainer.Trainer(config, workdir, strategy).train()

@@ -52,6 +52,15 @@ from sketchembednet.models import presets
 TERMS = ("loss", "pen", "stroke", "pixel", "kl")  # SketchEmbedNet's; a model's own: loss_terms
 
 
+def dataset_source(dataset_config) -> dict:
+    """``data_dir``, ``manual_dir`` and ``builder_kwargs`` of a ``config.dataset``, for
+    ``pipeline.prepare`` / ``pipeline.load`` (empty strings and dicts mean "default")."""
+    get = dataset_config.get
+    kwargs = get("builder_kwargs") or {}
+    return {"data_dir": get("data_dir") or None, "manual_dir": get("manual_dir") or None,
+            "builder_kwargs": dict(kwargs.to_dict() if hasattr(kwargs, "to_dict") else kwargs)}
+
+
 def build_model(config, image_shape) -> keras.Model:
     """The built (all variables created) model of a training config.
 
@@ -137,7 +146,7 @@ class Trainer:
             )
         os.makedirs(workdir, exist_ok=True)
         keras.utils.set_random_seed(int(config.train.seed))
-        _, self.info = pipeline.prepare(config.dataset.name, config.dataset.data_dir or None)
+        _, self.info = pipeline.prepare(config.dataset.name, **dataset_source(config.dataset))
         with strategy.scope():
             self.model = self.build_model()
             self.terms = tuple(getattr(self.model, "loss_terms", TERMS))
@@ -174,7 +183,7 @@ class Trainer:
             ds, _ = pipeline.load(
                 cfg.name, cfg.train_split, cfg.max_len,
                 ctx.get_per_replica_batch_size(self.global_batch),
-                data_dir=cfg.data_dir or None, shuffle=True, repeat=True, seed=seed,
+                **dataset_source(cfg), shuffle=True, repeat=True, seed=seed,
                 input_context=ctx, length_buckets=tuple(cfg.length_buckets) or None,
             )
             return ds
@@ -377,7 +386,7 @@ class Trainer:
             return None
         cfg = self.config
         ds, _ = pipeline.load(cfg.dataset.name, cfg.dataset.eval_split, cfg.dataset.max_len,
-                              cfg.train.num_samples, data_dir=cfg.dataset.data_dir or None,
+                              cfg.train.num_samples, **dataset_source(cfg.dataset),
                               drop_remainder=False, cache=False)
         return next(iter(ds))["image"].numpy()  # [n, S, S, C] uint8
 

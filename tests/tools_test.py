@@ -56,3 +56,79 @@ def test_results_table_renders_rows_and_replaces_only_the_marked_block(tmp_path)
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="results:begin"):
         rt.replace_block(str(readme), block)
+
+
+def test_probe_table_uses_its_own_markers(tmp_path):
+    from sketchembednet.evaluation import results as rt
+
+    sets = {"seen classes, held-out drawings": dict(classes=14, images=700, source="a"),
+            "unseen classes": dict(classes=45, images=1500, source="b")}
+    rows = [dict(name="SketchEmbedNet", workdir="runs/x", dataset="quickdraw", preset="cpu",
+                 batch=64, steps=3000, wall_minutes=9.0,
+                 results={c: dict(accuracy=40.0 + i) for i, c in enumerate(sets)})]
+    block = rt.probe_markdown(rows, sets, "cmd")
+    assert "| SketchEmbedNet | `quickdraw`, `cpu` encoder | 3000 × 64 | 9.0 min | 40.00 | 41.00 |" \
+        in block
+    assert "chance 7.1%" in block and "chance 2.2%" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{rt.BEGIN}\nfew-shot\n{rt.END}\n{rt.PROBE_BEGIN}\nold\n{rt.PROBE_END}\n")
+    rt.replace_block(str(readme), block, rt.PROBE_BEGIN, rt.PROBE_END)
+    text = readme.read_text()
+    assert "few-shot" in text and "old" not in text and block in text
+
+
+def _fake_pack(root):
+    small = root / "quickdraw" / "simplified_345cls_25each"
+    large = root / "quickdraw" / "simplified_15cls_500to2000each"
+    small.mkdir(parents=True)
+    large.mkdir(parents=True)
+    for name in ("cat", "bicycle", "circle"):
+        (small / f"{name}.ndjson").write_text("small\n")
+    for name in ("cat", "cat_2k", "bycicle", "paint-can"):
+        (large / f"{name}.ndjson").write_text("large\n" * 3)
+    return small, large
+
+
+def test_shared_quickdraw_links_prefer_the_longer_files_and_fix_names(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import shared_quickdraw
+    finally:
+        sys.path.pop(0)
+    small, large = _fake_pack(tmp_path / "pack")
+    out = tmp_path / "out"
+    targets = shared_quickdraw.link_shared_quickdraw(tmp_path / "pack", out)
+    assert set(targets) == {"cat", "bicycle", "circle", "paint can"}
+    assert (out / "cat.ndjson").resolve() == (large / "cat_2k.ndjson").resolve()
+    assert (out / "bicycle.ndjson").resolve() == (large / "bycicle.ndjson").resolve()
+    assert (out / "circle.ndjson").resolve() == (small / "circle.ndjson").resolve()
+    assert all((out / f"{n}.ndjson").is_symlink() for n in targets)  # Linked, not copied.
+    shared_quickdraw.link_shared_quickdraw(tmp_path / "pack", out)  # Re-linking is fine.
+    (out / "extra.ndjson").unlink(missing_ok=True)
+    (out / "circle.ndjson").unlink()
+    (out / "circle.ndjson").write_text("a real file")
+    with pytest.raises(FileExistsError, match="circle.ndjson"):
+        shared_quickdraw.link_shared_quickdraw(tmp_path / "pack", out)
+    with pytest.raises(FileNotFoundError, match="no .ndjson files"):
+        shared_quickdraw.link_shared_quickdraw(tmp_path / "nothing", tmp_path / "out2")
+
+
+@pytest.mark.large
+def test_probe_rows_on_the_shared_quickdraw_sample(shared_data, tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import shared_quickdraw
+    finally:
+        sys.path.pop(0)
+    from sketchembednet.evaluation import results as rt
+
+    shared_quickdraw.link_shared_quickdraw(shared_data, tmp_path / "qd")
+    rows, sets = rt.probe_rows([], "tiny", str(tmp_path / "qd"), str(tmp_path / "tfds"), seed=0)
+    seen, unseen = (sets[c] for c, *_ in rt.PROBES)
+    # 14 of the 15 long class files are paper training classes (airplane is held out).
+    assert seen["classes"] == 14 and seen["images"] >= 14 * 20
+    assert 40 <= unseen["classes"] <= 45 and unseen["images"] > 1000
+    (row,) = rows
+    for column, *_ in rt.PROBES:
+        chance = 100 / sets[column]["classes"]
+        assert chance < row["results"][column]["accuracy"] <= 100

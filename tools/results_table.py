@@ -14,6 +14,15 @@ preset). The Markdown table replaces the text between ``<!-- results:begin -->``
 ``<!-- results:end -->`` in ``--readme``; the numbers also go to ``--json``. The logic
 is ``sketchembednet.evaluation.results``. Nothing
 here is tuned: every row is what its run gives.
+
+With ``--probe_manual_dir`` (a folder of Quickdraw ``<class>.ndjson`` files, e.g. made by
+``tools/shared_quickdraw.py``) it makes the linear-probe table instead (seen classes'
+held-out drawings, unseen classes; ``results.PROBES``), written between
+``<!-- probe:begin -->`` and ``<!-- probe:end -->``:
+
+    python tools/results_table.py --run=SketchEmbedNet=runs/qd --random=cpu \
+        --probe_manual_dir=/tmp/quickdraw_shared --probe_data_dir=/tmp/tfds_qd \
+        --readme=README.md --json=docs/results/quickdraw_probe.json
 """
 
 from __future__ import annotations
@@ -33,6 +42,9 @@ _SEED = flags.DEFINE_integer("seed", 0, "Episode seed.")
 _DATA_PATH = flags.DEFINE_string("data_path", None, "omniglot_background npz (default: shared).")
 _README = flags.DEFINE_string("readme", None, "Markdown file whose results block is replaced.")
 _JSON = flags.DEFINE_string("json", None, "Write the numbers here.")
+_PROBE_MANUAL_DIR = flags.DEFINE_string(
+    "probe_manual_dir", None, "Quickdraw <class>.ndjson folder: make the linear-probe table.")
+_PROBE_DATA_DIR = flags.DEFINE_string("probe_data_dir", None, "TFDS data dir of the probe sets.")
 
 
 def main(argv):
@@ -45,17 +57,24 @@ def main(argv):
         if not sep:
             raise app.UsageError(f"--run takes name=workdir, got {item!r}")
         runs.append((name, workdir))
-    rows = results.evaluate_rows(runs, _RANDOM.value, _EPISODES.value, _SEED.value,
-                                 _DATA_PATH.value)
     command = "python tools/results_table.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    block = results.markdown(rows, _EPISODES.value, command)
+    if _PROBE_MANUAL_DIR.value:
+        rows, sets = results.probe_rows(runs, _RANDOM.value, _PROBE_MANUAL_DIR.value,
+                                        _PROBE_DATA_DIR.value, _SEED.value)
+        block = results.probe_markdown(rows, sets, command)
+        markers, report = (results.PROBE_BEGIN, results.PROBE_END), dict(sets=sets)
+    else:
+        rows = results.evaluate_rows(runs, _RANDOM.value, _EPISODES.value, _SEED.value,
+                                     _DATA_PATH.value)
+        block = results.markdown(rows, _EPISODES.value, command)
+        markers, report = (results.BEGIN, results.END), dict(episodes=_EPISODES.value)
     print(block)
     if _README.value:
-        results.replace_block(_README.value, block)
+        results.replace_block(_README.value, block, *markers)
     if _JSON.value:
         os.makedirs(os.path.dirname(os.path.abspath(_JSON.value)), exist_ok=True)
         with open(_JSON.value, "w") as f:
-            json.dump(dict(episodes=_EPISODES.value, command=command, rows=rows), f, indent=2)
+            json.dump(dict(report, command=command, rows=rows), f, indent=2)
 
 
 if __name__ == "__main__":

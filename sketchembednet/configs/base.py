@@ -34,6 +34,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     c.dataset.eval_split = "validation"  # Split whose images feed the sample grids.
     c.dataset.max_len = 64  # T: stroke-3 rows; longer sketches are dropped (and counted).
     c.dataset.data_dir = ""  # TFDS data dir; "" = ~/tensorflow_datasets.
+    c.dataset.manual_dir = ""  # Manually downloaded source files (used when building).
+    # Builder keyword arguments, e.g. allow_missing_classes=True for a partial Quickdraw folder.
+    c.dataset.builder_kwargs = ml_collections.ConfigDict()
     # Length bucketing: upper lengths of the buckets, e.g. (24, 32, 40, 48, 56); () = off.
     # Batches are cut to their longest sketch; needs model.mask_after_end = True.
     c.dataset.length_buckets = ()

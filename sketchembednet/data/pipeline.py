@@ -50,14 +50,24 @@ class DatasetInfo:
     metadata: dict
 
 
-def prepare(name: str, data_dir: str | None = None) -> tuple[tfds.core.DatasetBuilder, DatasetInfo]:
+def prepare(name: str, data_dir: str | None = None, *, manual_dir: str | None = None,
+            builder_kwargs: dict | None = None) -> tuple[tfds.core.DatasetBuilder, DatasetInfo]:
     """Builds the dataset if needed and returns its builder and :class:`DatasetInfo`.
+
+    Args:
+      name: TFDS dataset name (a builder of ``tfds_builders``).
+      data_dir: TFDS data dir (default ``~/tensorflow_datasets``).
+      manual_dir: where the builder finds manually downloaded files (used only
+        when the dataset is not built yet).
+      builder_kwargs: keyword arguments of the builder, e.g.
+        ``{"allow_missing_classes": True}`` for a partial Quickdraw folder.
 
     Raises:
       ValueError: if the dataset does not record a ``stroke_scale``.
     """
-    builder = tfds.builder(name, data_dir=data_dir)
-    builder.download_and_prepare()
+    builder = tfds.builder(name, data_dir=data_dir, **(builder_kwargs or {}))
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
+    builder.download_and_prepare(download_config=config)
     meta = dict(builder.info.metadata or {})
     if "stroke_scale" not in meta:
         raise ValueError(f"dataset {name!r} in {builder.data_dir} records no stroke_scale metadata")
@@ -109,6 +119,8 @@ def load(
     drop_remainder: bool = True,
     cache: bool = True,
     length_buckets: tuple[int, ...] | None = None,
+    manual_dir: str | None = None,
+    builder_kwargs: dict | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Returns batched model inputs of one split, and the dataset's info.
 
@@ -132,8 +144,9 @@ def load(
         ``stroke5`` is ``[B, T_b + 1, 5]`` with ``T_b = min(max(length) + 1, max_len)``
         (one end-token row kept as a target), so a decoder runs only ``T_b`` steps.
         Needs a loss that ignores padding (``SketchEmbedNet(mask_after_end=True)``).
+      manual_dir, builder_kwargs: as in :func:`prepare`.
     """
-    builder, info = prepare(name, data_dir)
+    builder, info = prepare(name, data_dir, manual_dir=manual_dir, builder_kwargs=builder_kwargs)
     dataset_max_len = info.metadata.get("max_len")
     ds = _read_shard(builder, split, input_context, shuffle, seed)
     if dataset_max_len is None or max_len < dataset_max_len:

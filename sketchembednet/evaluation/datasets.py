@@ -227,6 +227,40 @@ def folder_images(root, image_size: int = 28, channels: int = 1,
     return LabelledImages(images, np.array(labels), [p.name for p in classes], name=str(root))
 
 
+def select_per_class(data: LabelledImages, min_count: int = 0, max_count: int | None = None,
+                     seed: int = 0) -> LabelledImages:
+    """Keeps the classes with at least ``min_count`` images, at most ``max_count`` of each.
+
+    Which images are kept of a larger class is a seeded choice; the order of the
+    kept images is the original order.
+
+    Raises:
+      ValueError: naming the data if no class has ``min_count`` images.
+
+    Example:
+      >>> data = LabelledImages(np.zeros([5, 1, 1, 1], np.uint8), np.array([0, 0, 0, 1, 2]))
+      >>> select_per_class(data, min_count=2).labels
+      array([0, 0, 0])
+      >>> select_per_class(data, max_count=1).labels
+      array([0, 1, 2])
+    """
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(data.labels):
+        rows = np.flatnonzero(data.labels == c)
+        if len(rows) < min_count:
+            continue
+        if max_count is not None and len(rows) > max_count:
+            rows = np.sort(rng.choice(rows, max_count, replace=False))
+        keep.append(rows)
+    if not keep:
+        raise ValueError(f"{data.name}: no class has {min_count} or more images "
+                         f"(largest: {np.bincount(data.labels).max()})")
+    rows = np.sort(np.concatenate(keep))
+    return LabelledImages(data.images[rows], data.labels[rows], data.class_names,
+                          name=data.name)
+
+
 # Dataset specs of the evaluation CLI -> (TFDS name, default split, builder kwargs, dedupe).
 _TFDS_SPECS = {
     "omniglot_strokes/lake_small": ("small1+small2", {}, ("label", "drawer")),

@@ -19,7 +19,16 @@ import json
 import os
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+PROBE_BEGIN, PROBE_END = "<!-- probe:begin -->", "<!-- probe:end -->"
 SETTINGS = ((5, 1), (5, 5), (20, 1), (20, 5))
+# The linear-probe sets on a Quickdraw folder: (column, TFDS name, split, min images per class).
+# "seen": held-out drawings (validation + test by key hash, never trained on) of the
+# paper's 300 training classes that have at least 20 of them; "unseen": every drawing
+# of the paper's 45 held-out classes.
+PROBES = (
+    ("seen classes, held-out drawings", "quickdraw/paper_300_ndjson", "validation+test", 20),
+    ("unseen classes", "quickdraw/heldout_45_ndjson", "train+validation+test", 0),
+)
 
 
 def _train_info(workdir: str) -> dict:
@@ -41,18 +50,13 @@ def evaluate_rows(runs: list[tuple[str, str]], random_preset: str, episodes: int
                   data_path: str | None) -> list[dict]:
     from sketchembednet.evaluation import datasets
     from sketchembednet.evaluation import fewshot
-    from sketchembednet.evaluation import loading
 
     shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
     data = datasets.load("omniglot_background",
                          data_path=data_path or os.path.join(shared, datasets.SHARED_NPZ),
                          image_size=28, channels=1)
-    models = [(name, workdir, loading.embed_fn_from_workdir(workdir)) for name, workdir in runs]
-    if random_preset:
-        models.append((f"Random CNN (`{random_preset}`, untrained)", None,
-                       loading.random_encoder_embed_fn(random_preset, data.image_shape, seed)))
     rows = []
-    for name, workdir, embed_fn in models:
+    for name, workdir, embed_fn in _models(runs, random_preset, data.image_shape, seed):
         embeddings = fewshot.compute_embeddings(embed_fn, data.images)
         results = {}
         for ways, shots in SETTINGS:
@@ -64,6 +68,87 @@ def evaluate_rows(runs: list[tuple[str, str]], random_preset: str, episodes: int
             row.update(_train_info(workdir), checkpoint=embed_fn.source)
         rows.append(row)
     return rows
+
+
+def _models(runs, random_preset, image_shape, seed):
+    from sketchembednet.evaluation import loading
+
+    models = [(name, workdir, loading.embed_fn_from_workdir(workdir)) for name, workdir in runs]
+    if random_preset:
+        models.append((f"Random CNN (`{random_preset}`, untrained)", None,
+                       loading.random_encoder_embed_fn(random_preset, image_shape, seed)))
+    return models
+
+
+def probe_rows(runs: list[tuple[str, str]], random_preset: str, manual_dir: str,
+               data_dir: str | None, seed: int, train_fraction: float = 0.5) -> tuple:
+    """Linear-probe accuracy of each run on the :data:`PROBES` sets of a Quickdraw folder.
+
+    Returns:
+      ``(rows, sets)``: rows as in :func:`evaluate_rows` (``results`` keyed by the
+      probe column), and per column the number of classes and images.
+    """
+    from sketchembednet.evaluation import datasets
+    from sketchembednet.evaluation import fewshot
+    from sketchembednet.evaluation import linear_probe
+
+    data = {}
+    for column, name, split, min_count in PROBES:
+        loaded = datasets.load(name, split=split, data_dir=data_dir, manual_dir=manual_dir,
+                               builder_kwargs={"allow_missing_classes": True})
+        data[column] = datasets.select_per_class(loaded, min_count, seed=seed)
+    shape = next(iter(data.values())).image_shape
+    rows = []
+    for name, workdir, embed_fn in _models(runs, random_preset, shape, seed):
+        results = {}
+        for column, subset in data.items():
+            embeddings = fewshot.compute_embeddings(embed_fn, subset.images)
+            r = linear_probe.evaluate_embeddings(embeddings, subset.labels, train_fraction, seed)
+            results[column] = dict(accuracy=100 * r["accuracy"], num_train=r["num_train"],
+                                   num_test=r["num_test"])
+        row = dict(name=name, workdir=workdir, results=results)
+        if workdir:
+            row.update(_train_info(workdir), checkpoint=embed_fn.source)
+        rows.append(row)
+    sets = {column: dict(classes=d.num_classes, images=len(d.labels), source=d.name)
+            for column, d in data.items()}
+    return rows, sets
+
+
+def _run_cells(row: dict) -> list[str]:
+    if not row.get("workdir"):
+        return ["nothing", "0", "0"]
+    wall = f"{row['wall_minutes']} min" if row.get("wall_minutes") else "?"
+    return [f"`{row['dataset']}`, `{row['preset']}` encoder",
+            f"{row.get('steps', '?')} × {row['batch']}", wall]
+
+
+def probe_markdown(rows: list[dict], sets: dict, command: str) -> str:
+    """The linear-probe table (accuracy on the test half of each class).
+
+    Example:
+      >>> sets = {"unseen classes": dict(classes=2, images=8, source="x")}
+      >>> rows = [dict(name="Random CNN", workdir=None,
+      ...              results={"unseen classes": dict(accuracy=50.0)})]
+      >>> probe_markdown(rows, sets, "cmd").splitlines()[-1]
+      '| Random CNN | nothing | 0 | 0 | 50.00 |'
+    """
+    date = datetime.date.today().isoformat()
+    described = "; ".join(f"**{c}**: {s['classes']} classes, {s['images']} drawings "
+                          f"(`{s['source']}`, chance {100 / s['classes']:.1f}%)"
+                          for c, s in sets.items())
+    lines = [
+        f"Linear-probe accuracy (%) on real Quick, Draw! drawings: logistic regression "
+        f"(lbfgs, C = 1) on L2-normalised μ, trained on half of each class's drawings "
+        f"and tested on the other half. {described}. Generated {date} by:",
+        "", "```bash", command, "```", "",
+        "| model | trained on | steps × batch | wall | " + " | ".join(sets) + " |",
+        "|---|---|---|---|" + "---|" * len(sets),
+    ]
+    for row in rows:
+        cells = [f"{row['results'][c]['accuracy']:.2f}" for c in sets]
+        lines.append(f"| {row['name']} | " + " | ".join(_run_cells(row) + cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict], episodes: int, command: str) -> str:
@@ -84,23 +169,17 @@ def markdown(rows: list[dict], episodes: int, command: str) -> str:
     for row in rows:
         cells = [f"{row['results'][f'{w}w{s}s']['accuracy']:.2f} ± "
                  f"{row['results'][f'{w}w{s}s']['ci95']:.2f}" for w, s in SETTINGS]
-        if row.get("workdir"):
-            trained = f"`{row['dataset']}`, `{row['preset']}` encoder"
-            steps = f"{row.get('steps', '?')} × {row['batch']}"
-            wall = f"{row['wall_minutes']} min" if row.get("wall_minutes") else "?"
-        else:
-            trained, steps, wall = "nothing", "0", "0"
-        lines.append(f"| {row['name']} | {trained} | {steps} | {wall} | "
-                     + " | ".join(cells) + " |")
+        lines.append(f"| {row['name']} | " + " | ".join(_run_cells(row) + cells) + " |")
     return "\n".join(lines)
 
 
-def replace_block(path: str, block: str) -> None:
+def replace_block(path: str, block: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replaces the text between the ``begin`` and ``end`` markers of a file with ``block``."""
     with open(path) as f:
         text = f.read()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path}: no {BEGIN} ... {END} block to replace")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    if begin not in text or end not in text:
+        raise ValueError(f"{path}: no {begin} ... {end} block to replace")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
     with open(path, "w") as f:
-        f.write(f"{head}{BEGIN}\n{block}\n{END}{tail}")
+        f.write(f"{head}{begin}\n{block}\n{end}{tail}")

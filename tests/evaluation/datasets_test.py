@@ -133,3 +133,16 @@ def test_omniglot_strokes_lake_small(shared_data, tmp_path):
     assert data.num_classes == 136 + 156 - 24 - 26
     assert len(data.labels) == 20 * data.num_classes
     assert data.image_shape == (28, 28, 1) and data.images[:, 0].min() == 255
+
+
+def test_select_per_class_filters_small_classes_and_caps_large_ones():
+    labels = np.array([0] * 5 + [1] * 2 + [2] * 8)
+    images = np.arange(len(labels), dtype=np.uint8).reshape(-1, 1, 1, 1)
+    data = datasets.LabelledImages(images, labels, name="toy")
+    kept = datasets.select_per_class(data, min_count=3, max_count=4, seed=1)
+    assert np.bincount(kept.labels).tolist() == [4, 0, 4]
+    assert set(kept.images.ravel()) <= set(range(15)) and np.all(np.diff(kept.images.ravel()) > 0)
+    again = datasets.select_per_class(data, min_count=3, max_count=4, seed=1)
+    np.testing.assert_array_equal(kept.images, again.images)
+    with pytest.raises(ValueError, match="toy: no class has 9"):
+        datasets.select_per_class(data, min_count=9)
