@@ -61,6 +61,12 @@ def dataset_source(dataset_config) -> dict:
             "builder_kwargs": dict(kwargs.to_dict() if hasattr(kwargs, "to_dict") else kwargs)}
 
 
+def _plain(value):
+    """A ConfigDict (or dict) as a plain dict, recursively."""
+    value = value.to_dict() if hasattr(value, "to_dict") else value
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
 def build_model(config, image_shape) -> keras.Model:
     """The built (all variables created) model of a training config.
 
@@ -180,11 +186,19 @@ class Trainer:
         cfg = self.config.dataset
 
         def dataset_fn(ctx: tf.distribute.InputContext):
+            batch_size = ctx.get_per_replica_batch_size(self.global_batch)
+            buckets = tuple(cfg.length_buckets) or None
+            if cfg.get("mix"):
+                sources = [dict(name=cfg.name, split=cfg.train_split, **dataset_source(cfg))]
+                sources += [_plain(source) for source in cfg.mix]
+                ds, _ = pipeline.load_mixture(
+                    sources, cfg.max_len, batch_size, seed=seed, input_context=ctx,
+                    length_buckets=buckets, weights=tuple(cfg.get("mix_weights", ())) or None)
+                return ds
             ds, _ = pipeline.load(
-                cfg.name, cfg.train_split, cfg.max_len,
-                ctx.get_per_replica_batch_size(self.global_batch),
+                cfg.name, cfg.train_split, cfg.max_len, batch_size,
                 **dataset_source(cfg), shuffle=True, repeat=True, seed=seed,
-                input_context=ctx, length_buckets=tuple(cfg.length_buckets) or None,
+                input_context=ctx, length_buckets=buckets,
             )
             return ds
 

@@ -199,3 +199,14 @@ def test_metrics_rates_count_steps_not_loss_terms(kanjivg_data_dir, tmp_path):
     assert metrics["train/steps_per_sec"] == 5.0
     assert metrics["train/examples_per_sec"] == 5.0 * run.global_batch
     assert metrics["train/loss"] == 0.0 and metrics["train/alpha"] == len(run.terms) + 1
+
+
+def test_mixture_of_datasets_trains_and_is_recorded(kanjivg_data_dir, tmp_path):
+    config = tiny_config(kanjivg_data_dir, num_steps=5, steps_per_loop=5)
+    config.dataset.mix = (dict(name="kanjivg", split="train[:5%]", data_dir=kanjivg_data_dir),)
+    config.dataset.mix_weights = (1.0, 1.0)
+    result = trainer.Trainer(config, str(tmp_path), distribute.get_strategy("default")).train()
+    assert result["train/step"] == 5 and np.isfinite(result["train/loss"])
+    with open(tmp_path / "config.json") as f:
+        saved = json.load(f)["dataset"]
+    assert saved["mix"][0]["split"] == "train[:5%]" and saved["mix_weights"] == [1.0, 1.0]

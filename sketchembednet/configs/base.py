@@ -40,6 +40,11 @@ def get_base_config() -> ml_collections.ConfigDict:
     # Length bucketing: upper lengths of the buckets, e.g. (24, 32, 40, 48, 56); () = off.
     # Batches are cut to their longest sketch; needs model.mask_after_end = True.
     c.dataset.length_buckets = ()
+    # More training sources mixed in (pipeline.load_mixture): a tuple of dicts with "name"
+    # and optionally "split", "data_dir", "manual_dir", "builder_kwargs". The image shapes
+    # must match. Sampled by split size, or by mix_weights (the main dataset's first).
+    c.dataset.mix = ()
+    c.dataset.mix_weights = ()
 
     c.model = model_config("paper")  # Conv4, HyperLSTM 1024/512/64, M=30, z 256.
 

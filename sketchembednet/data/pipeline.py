@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
@@ -146,6 +147,14 @@ def load(
         Needs a loss that ignores padding (``SketchEmbedNet(mask_after_end=True)``).
       manual_dir, builder_kwargs: as in :func:`prepare`.
     """
+    ds, info = _examples(name, split, max_len, data_dir, manual_dir, builder_kwargs, shuffle,
+                         repeat, seed, input_context, cache)
+    return _batched(ds, batch_size, max_len, length_buckets, drop_remainder), info
+
+
+def _examples(name, split, max_len, data_dir, manual_dir, builder_kwargs, shuffle, repeat, seed,
+              input_context, cache) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """Unbatched model inputs of one split (filtered, mapped, cached, shuffled, repeated)."""
     builder, info = prepare(name, data_dir, manual_dir=manual_dir, builder_kwargs=builder_kwargs)
     dataset_max_len = info.metadata.get("max_len")
     ds = _read_shard(builder, split, input_context, shuffle, seed)
@@ -163,13 +172,86 @@ def load(
                         reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    return ds, info
+
+
+def _batched(ds, batch_size, max_len, length_buckets, drop_remainder) -> tf.data.Dataset:
     if batch_size is not None and length_buckets:
         ds = bucket_by_length(ds, length_buckets, max_len, batch_size, drop_remainder)
     elif batch_size is not None:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     elif length_buckets:
         raise ValueError("length_buckets needs a batch_size")
-    return ds.prefetch(tf.data.AUTOTUNE), info
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load_mixture(
+    sources: list[dict],
+    max_len: int,
+    batch_size: int | None,
+    *,
+    seed: int = 0,
+    input_context: tf.distribute.InputContext | None = None,
+    drop_remainder: bool = True,
+    length_buckets: tuple[int, ...] | None = None,
+    weights: tuple[float, ...] | None = None,
+) -> tuple[tf.data.Dataset, list[DatasetInfo]]:
+    """Training batches drawn from several stroke datasets (shuffled, repeated forever).
+
+    Each source is read as by :func:`load` (its own ``stroke_scale`` normalises its
+    offsets, so every source has unit-scale offsets) and examples are drawn from
+    the sources at random, in proportion to ``weights`` or, by default, to the
+    sizes of their splits (as if the splits were concatenated; a slice such as
+    ``train[:5%]`` counts as its whole split, so give ``weights`` with slices).
+    Batches mix sources; length buckets work as in :func:`load`.
+
+    Args:
+      sources: dicts with ``name`` and optionally ``split`` (default "train"),
+        ``data_dir``, ``manual_dir`` and ``builder_kwargs``.
+      max_len, batch_size, seed, input_context, drop_remainder, length_buckets:
+        as in :func:`load`.
+      weights: one positive number per source; None or empty = by split size.
+
+    Returns:
+      The batched dataset, and each source's :class:`DatasetInfo`.
+
+    Raises:
+      ValueError: for no sources, unknown source keys, mixed image shapes, or
+        weights that are not one positive number per source.
+
+    Example:
+      >>> ds, infos = load_mixture([dict(name="kanjivg"), dict(name="quickdraw/paper_300_ndjson",
+      ...     manual_dir="/tmp/qd", builder_kwargs=dict(allow_missing_classes=True))],
+      ...     max_len=64, batch_size=64)  # doctest: +SKIP
+    """
+    if not sources:
+        raise ValueError("load_mixture needs at least one source")
+    datasets, infos, sizes = [], [], []
+    for i, source in enumerate(sources):
+        unknown = set(source) - {"name", "split", "data_dir", "manual_dir", "builder_kwargs"}
+        if unknown or "name" not in source:
+            raise ValueError(f"source {i} ({source}): needs 'name'; unknown keys {sorted(unknown)}")
+        split = source.get("split") or "train"
+        ds, info = _examples(source["name"], split, max_len, source.get("data_dir") or None,
+                             source.get("manual_dir") or None,
+                             dict(source.get("builder_kwargs") or {}), True, True,
+                             seed + i, input_context, True)
+        if infos and info.image_shape != infos[0].image_shape:
+            raise ValueError(f"source {source['name']} has images {info.image_shape}, "
+                             f"{infos[0].name} has {infos[0].image_shape}: they cannot be mixed")
+        datasets.append(ds)
+        infos.append(info)
+        sizes.append(info.num_examples.get(split.split("[")[0], 1))
+    if weights and (len(weights) != len(sources) or min(weights) <= 0):
+        raise ValueError(f"weights {list(weights)}: need one positive number per source "
+                         f"({len(sources)})")
+    weights = np.asarray(weights or sizes, np.float64)
+    weights = (weights / weights.sum()).tolist()
+    logging.info("mixing %s with weights %s", [i.name for i in infos],
+                 [round(w, 3) for w in weights])
+    ds = datasets[0] if len(datasets) == 1 else tf.data.Dataset.sample_from_datasets(
+        datasets, weights, seed=seed)
+    return _batched(ds, batch_size, max_len, length_buckets, drop_remainder), infos
 
 
 def trim_batch(batch: dict, max_len: int) -> dict:

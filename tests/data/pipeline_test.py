@@ -93,3 +93,27 @@ def test_bad_length_buckets_are_rejected(kanjivg_data_dir):
     with pytest.raises(ValueError, match="length_buckets"):
         pipeline.load("kanjivg", "validation", 64, 8, data_dir=kanjivg_data_dir,
                       length_buckets=(40, 24))
+
+
+def _fingerprints(ds):
+    return {(int(n), round(float(np.abs(s5[: n + 1, :2]).sum()), 3))
+            for batch in ds for s5, n in zip(batch["stroke5"].numpy(), batch["length"].numpy())}
+
+
+def test_mixture_draws_from_every_source_by_weight(kanjivg_data_dir):
+    kwargs = dict(data_dir=kanjivg_data_dir, max_len=64, batch_size=64, drop_remainder=False)
+    validation = _fingerprints(pipeline.load("kanjivg", "validation", **kwargs)[0])
+    test = _fingerprints(pipeline.load("kanjivg", "train[:5%]", **kwargs)[0]) - validation
+    sources = [dict(name="kanjivg", split="validation", data_dir=kanjivg_data_dir),
+               dict(name="kanjivg", split="train[:5%]", data_dir=kanjivg_data_dir)]
+    ds, infos = pipeline.load_mixture(sources, 64, 64, seed=1, weights=(3, 1),
+                                      length_buckets=(24, 32))
+    assert [i.name for i in infos] == ["kanjivg", "kanjivg"]
+    drawn = [fp for batch in ds.take(40) for fp in _fingerprints([batch])]
+    from_test = np.mean([fp in test for fp in drawn])
+    assert all(fp in validation or fp in test for fp in drawn)
+    assert 0.18 < from_test < 0.32  # weights 3:1 -> 25% from the second source
+    with pytest.raises(ValueError, match="one positive number per source"):
+        pipeline.load_mixture(sources, 64, 8, weights=(1,))
+    with pytest.raises(ValueError, match="unknown keys"):
+        pipeline.load_mixture([dict(name="kanjivg", wieght=2)], 64, 8)
