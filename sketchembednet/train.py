@@ -6,6 +6,7 @@ r"""Trains SketchEmbedNet. The only module of the package that reads flags.
     TF_CONFIG='{"cluster": ...}' python -m sketchembednet.train --strategy=multi_worker ...
 
 Re-running the same command resumes from the last checkpoint in ``--workdir``.
+``--export=exported/<name>`` exports the trained model afterwards (``sketchembednet.export``).
 ``--config`` takes a packaged config name (``demo``, ``quickdraw``, ``sketchy``;
 see ``sketchembednet/configs/``) or a path to a config file, optionally with
 ``:arg``; dotted flags override single fields. The resolved config is saved as
@@ -17,6 +18,7 @@ CPUs; ``--cpu_replicas=2`` splits the CPU in two, for testing), ``multi_worker``
 """
 
 import os
+import shlex
 import sys
 
 from absl import app
@@ -41,6 +43,10 @@ _CPU_REPLICAS = flags.DEFINE_integer(
     "cpu_replicas", 0, "Split the CPU into this many logical devices (for mirrored on CPU).",
 )
 _TPU = flags.DEFINE_string("tpu", "", "TPU name or address for --strategy=tpu.")
+_EXPORT = flags.DEFINE_string(
+    "export", "",
+    "After training, export the run here (sketchembednet.export; an earlier export is replaced).",
+)
 
 
 def main(argv):
@@ -61,6 +67,12 @@ def main(argv):
     result = trainer.Trainer(config, workdir, strategy).train()
     logging.info("done: %s", result)
     print(f"trained to step {result.get('train/step', 'n/a')}; outputs in {workdir}")
+    if _EXPORT.value and distribute.is_chief(strategy):
+        from sketchembednet import export
+
+        command = " ".join(["python -m sketchembednet.train", *map(shlex.quote, sys.argv[1:])])
+        paths = export.export(workdir, _EXPORT.value, overwrite=True, train_command=command)
+        print(f"exported to {paths['out']}")
 
 
 def run():

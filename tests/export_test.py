@@ -1,0 +1,375 @@
+"""Tests for sketchembednet.export: SavedModels / TF Hub modules of a workdir, model card.
+
+The exported modules are loaded in a fresh Python process that never imports
+sketchembednet (``tensorflow_hub.load``, ``hub.KerasLayer`` in tf_keras,
+``keras.layers.TFSMLayer`` in Keras 3) and their outputs are compared with the
+in-memory model's. The default tests export a workdir written like a training run's
+(config.json, checkpoints/, train_result.json) with random weights and no data; the
+``large`` test trains a real one with ``train --export``.
+"""
+
+import doctest
+import json
+import os
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sketchembednet import export
+from sketchembednet import trainer
+from sketchembednet.configs import demo
+from sketchembednet.data import rasterize
+from sketchembednet.evaluation import loading
+
+T = 64  # dataset.max_len of demo:tiny
+D = 16  # embedding_dim of the tiny preset
+ATOL = 1e-5
+
+
+def _make_workdir(path, kind="sketchembednet", steps=20, seed=0):
+    """A workdir as training writes it, with random (non-initial) weights, without data."""
+    config = demo.get_config("tiny")
+    config.model.kind = kind
+    config.dataset.data_dir = str(path / "tfds")  # Empty: no prepared dataset.
+    os.makedirs(config.dataset.data_dir)
+    model = trainer.build_model(config, (28, 28, 1))
+    rng = np.random.default_rng(seed)
+    for v in model.variables:
+        if v.dtype == "float32" and "alpha" not in v.path:
+            noise = rng.normal(0.0, 0.1, v.shape).astype(np.float32)
+            value = v.numpy() + noise
+            v.assign(np.abs(value) + 0.5 if "moving_variance" in v.path else value)
+    workdir = path / "run"
+    manager = tf.train.CheckpointManager(trainer.make_checkpoint(model),
+                                         str(workdir / "checkpoints"), max_to_keep=1)
+    manager.save(checkpoint_number=steps)
+    (workdir / "config.json").write_text(config.to_json_best_effort())
+    result = {"train/step": steps, "total_steps_run": steps, "total_wall_seconds": 123.0,
+              "replicas": 1}
+    (workdir / "train_result.json").write_text(json.dumps(result))
+    return str(workdir)
+
+
+def _stroke5(n=3, length=12, seed=0):
+    """Random stroke-5 sketches ``[n, length + 1, 5]`` with lifts and an end token."""
+    rng = np.random.default_rng(seed)
+    rows = np.zeros([n, length + 1, 5], np.float32)
+    rows[:, 0, 2] = 1.0  # start token
+    lift = rng.random([n, length]) < 0.2
+    rows[:, 1:, :2] = rng.normal(0.0, 1.0, [n, length, 2])
+    rows[:, 1:, 2], rows[:, 1:, 3] = ~lift, lift
+    rows[0, 9:] = [0, 0, 0, 0, 1]  # one sketch ends early
+    return rows
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """``(workdir, export paths, in-memory model)`` of one export of a tiny workdir."""
+    root = tmp_path_factory.mktemp("export")
+    workdir = _make_workdir(root)
+    paths = export.export(workdir, str(root / "exported" / "tiny"))
+    model, _, _ = loading.model_from_workdir(workdir)
+    return workdir, paths, model
+
+
+# Runs in a fresh interpreter: only TensorFlow, TF Hub, tf_keras and Keras 3.
+_CONSUMER = r"""
+import sys
+import numpy as np
+import tensorflow as tf
+import tensorflow_hub as hub
+import tf_keras
+import keras
+
+inputs, out, encoder_path, decoder_path = sys.argv[1:5]
+x = dict(np.load(inputs))
+r = {}
+enc = hub.load(encoder_path)
+r["hub_call"] = enc(x["images"]).numpy()
+r["hub_default"] = enc.signatures["serving_default"](
+    images=tf.constant(x["images"]))["embedding"].numpy()
+r["hub_float"] = enc.signatures["serving_float"](
+    images=tf.constant(x["images"], tf.float32))["embedding"].numpy()
+r["hub_gray105"] = enc(x["gray105"]).numpy()
+r["hub_rgb64"] = enc(x["rgb64"]).numpy()
+r["counts_encoder"] = [len(enc.variables), len(enc.trainable_variables),
+                       len(enc.regularization_losses)]
+try:
+    enc(np.zeros([1, 28, 28, 2], np.uint8))
+except tf.errors.InvalidArgumentError as e:
+    r["channels_error"] = str(e)
+
+hub_model = tf_keras.Sequential([tf_keras.Input((None, None, 1), dtype=tf.uint8),
+                                 hub.KerasLayer(encoder_path)])
+r["keras_layer"] = hub_model.predict(x["images"], verbose=0)
+r["keras_layer105"] = hub_model.predict(x["gray105"], verbose=0)
+
+inp = keras.Input((None, None, 1), dtype="uint8")
+layer = keras.layers.TFSMLayer(encoder_path, call_endpoint="serving_default")
+k3_model = keras.Model(inp, layer(inp)["embedding"])
+r["tfsm_layer"] = k3_model.predict(x["images"], verbose=0)
+
+dec = hub.load(decoder_path)
+greedy = dec.sample(z=x["z"], temperature=1.0, max_len=x["T"], greedy=True, seed=0)
+r["greedy_stroke5"], r["greedy_lengths"] = greedy["stroke5"].numpy(), greedy["lengths"].numpy()
+seeded = dec.signatures["sample"](z=tf.constant(x["z"]), temperature=tf.constant(0.5),
+                                  max_len=tf.constant(16), greedy=tf.constant(False),
+                                  seed=tf.constant(7))
+r["seeded_stroke5"], r["seeded_lengths"] = seeded["stroke5"].numpy(), seeded["lengths"].numpy()
+r["decoder_call"] = dec(x["z"]).numpy()
+for size in (28, 64):
+    rendered = dec.signatures["render"](stroke5=tf.constant(x["stroke5"]),
+                                        canvas_size=tf.constant(size))
+    r[f"render{size}"] = rendered["images"].numpy()
+    r[f"intensity{size}"] = rendered["intensity"].numpy()
+r["counts_decoder"] = [len(dec.variables), len(dec.trainable_variables),
+                       len(dec.regularization_losses)]
+try:
+    dec.sample(z=x["z"], temperature=1.0, max_len=x["T"] + 1, greedy=True, seed=0)
+except tf.errors.InvalidArgumentError as e:
+    r["max_len_error"] = str(e)
+
+assert "sketchembednet" not in sys.modules and "tfds_builders" not in sys.modules
+np.savez(out, **{k: np.asarray(v) for k, v in r.items()})
+"""
+
+
+@pytest.fixture(scope="module")
+def consumer(exported, tmp_path_factory):
+    """``(inputs, outputs)`` of the modules run in a process without sketchembednet."""
+    _, paths, model = exported
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, [4, 28, 28, 1]).astype(np.uint8)
+    inputs = dict(
+        images=images,
+        gray105=rng.integers(0, 256, [2, 105, 105, 1]).astype(np.uint8),
+        rgb64=rng.integers(0, 256, [2, 64, 64, 3]).astype(np.uint8),
+        z=model.embed(tf.cast(images, tf.float32)).numpy(),
+        stroke5=_stroke5(),
+        T=np.int32(T),
+    )
+    root = tmp_path_factory.mktemp("consumer")
+    np.savez(root / "inputs.npz", **inputs)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    done = subprocess.run(
+        [sys.executable, "-c", _CONSUMER, str(root / "inputs.npz"), str(root / "out.npz"),
+         paths["encoder"], paths["decoder"]],
+        cwd=str(root), env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return inputs, dict(np.load(root / "out.npz"))
+
+
+def _embed(model, images):
+    return model.embed(tf.cast(images, tf.float32)).numpy()
+
+
+def test_layout_config_and_model_card(exported):
+    workdir, paths, model = exported
+    assert sorted(os.listdir(paths["out"])) == ["README.md", "config.json", "decoder", "encoder"]
+    for name in ("encoder", "decoder"):
+        assert os.path.exists(os.path.join(paths[name], "saved_model.pb"))
+        size = sum(os.path.getsize(os.path.join(d, f))
+                   for d, _, files in os.walk(os.path.join(paths[name], "variables"))
+                   for f in files)
+        assert size < 100_000, (name, size)  # Model weights only: no optimizer slots.
+    config = json.loads(open(paths["config"]).read())
+    with open(os.path.join(workdir, "config.json")) as f:
+        training = json.load(f)
+    assert {k: config[k] for k in training} == training  # The resolved training config ...
+    info = config["export"]  # ... plus what a user needs.
+    assert info["image_shape"] == [28, 28, 1] and info["embedding_dim"] == D
+    assert info["max_len"] == T and info["kind"] == "sketchembednet"
+    assert info["total_steps_run"] == 20 and info["checkpoint_step"] == 20
+    assert info["checkpoint"].endswith("ckpt-20")
+    assert info["stroke_scale"] is None  # No prepared dataset in this workdir's data_dir.
+    card = open(paths["readme"]).read()
+    for text in ("`tiny` preset trained on `kanjivg`", "20 steps run in total", "2.0 min wall",
+                 "CC BY-SA 3.0", "## Intended use", "## Limitations",
+                 "No evaluation was recorded", "hub.load", "load_for_finetuning"):
+        assert text in card, text
+
+
+def test_encoder_through_hub_keras_layer_and_tfsm_layer(exported, consumer):
+    _, _, model = exported
+    inputs, outputs = consumer
+    expected = _embed(model, inputs["images"])  # [4, D]
+    assert expected.shape == (4, D)
+    for name in ("hub_call", "hub_default", "hub_float", "keras_layer", "tfsm_layer"):
+        np.testing.assert_allclose(outputs[name], expected, atol=ATOL, rtol=0, err_msg=name)
+
+
+def test_encoder_takes_any_size_and_rgb(exported, consumer):
+    _, _, model = exported
+    inputs, outputs = consumer
+    gray = tf.image.resize(inputs["gray105"], [28, 28], method="area")
+    np.testing.assert_allclose(outputs["hub_gray105"], _embed(model, gray), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(outputs["keras_layer105"], _embed(model, gray), atol=ATOL, rtol=0)
+    rgb = tf.image.resize(tf.image.rgb_to_grayscale(inputs["rgb64"]), [28, 28], method="area")
+    np.testing.assert_allclose(outputs["hub_rgb64"], _embed(model, rgb), atol=ATOL, rtol=0)
+    assert "images must have 1 or 3 channels" in outputs["channels_error"].item()
+
+
+def test_modules_hold_only_their_own_variables(exported, consumer):
+    _, _, model = exported
+    _, outputs = consumer
+    encoder = export._exported_variables(model.encoder.variables)
+    decoder = export._exported_variables(model.decoder.variables)
+    trainable = [v for v in encoder if v.trainable and "/logvar/" not in v.path]  # mu only
+    assert list(outputs["counts_encoder"]) == [len(encoder), len(trainable), 0]
+    assert list(outputs["counts_decoder"]) == [len(decoder), len(decoder), 0]
+
+
+def test_decoder_sample_matches_the_model(exported, consumer):
+    _, _, model = exported
+    inputs, outputs = consumer
+    z = inputs["z"]
+    stroke5, lengths = model.sample(z, max_len=T, greedy=True)
+    np.testing.assert_allclose(outputs["greedy_stroke5"], stroke5.numpy(), atol=ATOL, rtol=0)
+    np.testing.assert_array_equal(outputs["greedy_lengths"], lengths.numpy())
+    np.testing.assert_allclose(outputs["decoder_call"], stroke5.numpy(), atol=ATOL, rtol=0)
+    stroke5, lengths = model.sample(z, max_len=16, temperature=0.5, greedy=False, seed=7)
+    assert outputs["seeded_stroke5"].shape == (4, 17, 5)
+    np.testing.assert_allclose(outputs["seeded_stroke5"], stroke5.numpy(), atol=ATOL, rtol=0)
+    np.testing.assert_array_equal(outputs["seeded_lengths"], lengths.numpy())
+    assert f"max_len must be <= the trained T={T}" in outputs["max_len_error"].item()
+
+
+def test_render_matches_render_images(consumer):
+    inputs, outputs = consumer
+    for size in (28, 64):
+        expected = rasterize.render_images(tf.constant(inputs["stroke5"]), size).numpy()
+        assert outputs[f"render{size}"].dtype == np.uint8
+        np.testing.assert_array_equal(outputs[f"render{size}"], expected)
+        intensity = rasterize.render_stroke5(tf.constant(inputs["stroke5"]), size).numpy()
+        np.testing.assert_allclose(outputs[f"intensity{size}"], intensity, atol=ATOL, rtol=0)
+
+
+def test_load_for_finetuning_then_one_adam_step(exported, consumer):
+    _, paths, model = exported
+    inputs, outputs = consumer
+    tuned = export.load_for_finetuning(paths["out"])
+    images = tf.cast(inputs["images"], tf.float32)
+    np.testing.assert_allclose(tuned.embed(images).numpy(), outputs["hub_call"], atol=ATOL,
+                               rtol=0)
+    stroke5, _ = tuned.sample(inputs["z"], max_len=T, greedy=True)  # The decoder too.
+    np.testing.assert_allclose(stroke5.numpy(), outputs["greedy_stroke5"], atol=ATOL, rtol=0)
+    before = [v.numpy() for v in tuned.trainable_variables]
+    optimizer = keras.optimizers.Adam(1e-3)
+    with tf.GradientTape() as tape:
+        loss = tuned.compute_losses(images, tf.constant(_stroke5(n=4)), alpha=0.5,
+                                    training=True)["loss"]
+    variables = tuned.trainable_variables
+    grads = tape.gradient(loss, variables)
+    optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+    assert np.isfinite(loss.numpy())
+    changed = [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+    assert sum(changed) > len(changed) // 2
+    assert np.abs(tuned.embed(images).numpy() - outputs["hub_call"]).max() > 1e-4
+    # The in-memory model of the workdir is another object: untouched.
+    np.testing.assert_allclose(_embed(model, images), outputs["hub_call"], atol=ATOL, rtol=0)
+
+
+def test_baseline_exports_its_encoder_only_with_evaluation(tmp_path):
+    workdir = _make_workdir(tmp_path, kind="conv_vae", steps=10, seed=3)
+    row = {"name": "Conv-VAE", "workdir": workdir,
+           "results": {"5w1s": {"accuracy": 51.234, "ci95": 0.5},
+                       "20w5s": {"accuracy": 43.21, "ci95": 0.25}}}
+    other = dict(row, name="Other", workdir=str(tmp_path / "elsewhere"))
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"episodes": 100, "command": "python tools/x.py",
+                                   "rows": [other, row]}))
+    paths = export.export(workdir, str(tmp_path / "out"), results_json=str(results))
+    assert paths["decoder"] is None and not os.path.exists(tmp_path / "out" / "decoder")
+    card = open(paths["readme"]).read()
+    assert "`encoder/` only" in card and "`conv_vae` baseline" in card
+    assert "| Conv-VAE | 51.23 ± 0.50 | – | – | 43.21 ± 0.25 |" in card
+    assert "Other" not in card and "100 episodes" in card
+    config = json.loads(open(paths["config"]).read())
+    assert config["export"]["kind"] == "conv_vae" and config["export"]["decoder_variables"] is None
+    model, _, _ = loading.model_from_workdir(workdir)
+    tuned = export.load_for_finetuning(paths["out"])
+    images = tf.cast(np.random.default_rng(0).integers(0, 256, [2, 28, 28, 1]), tf.float32)
+    np.testing.assert_allclose(tuned.embed(images).numpy(), _embed(model, images), atol=ATOL,
+                               rtol=0)
+    loaded = tf.saved_model.load(paths["encoder"])
+    np.testing.assert_allclose(loaded(tf.cast(images, tf.uint8)).numpy(), _embed(model, images),
+                               atol=ATOL, rtol=0)
+
+
+def test_clear_errors(exported, tmp_path):
+    _, paths, _ = exported
+    with pytest.raises(FileNotFoundError, match="config.json: not found"):
+        export.export(str(tmp_path), str(tmp_path / "out"))
+    workdir = _make_workdir(tmp_path)
+    for name in os.listdir(os.path.join(workdir, "checkpoints")):
+        os.remove(os.path.join(workdir, "checkpoints", name))
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{workdir}: no checkpoint in")):
+        export.export(workdir, str(tmp_path / "out"))
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        export.export(workdir, paths["out"])
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="not an earlier export"):
+        export.export(workdir, str(tmp_path / "precious"), overwrite=True)
+    with pytest.raises(FileNotFoundError, match="no config.json of an export"):
+        export.load_for_finetuning(str(tmp_path / "precious"))
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_preprocess_images_errors_and_doctests():
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        export.preprocess_images(np.zeros([1, 28, 28, 4], np.uint8), (28, 28, 1))
+    with pytest.raises(ValueError, match=r"must be \[n, H, W, C\]"):
+        export.preprocess_images(np.zeros([28, 28, 1], np.uint8), (28, 28, 1))
+    gray = export.preprocess_images(np.full([1, 5, 7, 1], 200, np.uint8), (28, 28, 3))
+    assert gray.shape == (1, 28, 28, 3) and np.allclose(gray.numpy(), 200.0)
+    assert doctest.testmod(export).failed == 0
+
+
+@pytest.mark.large
+def test_train_with_export_flag_then_export_cli(kanjivg_data_dir, tmp_path):
+    """Real training (demo:tiny) with --export, then the export CLI with a results file."""
+    workdir, out = str(tmp_path / "run"), str(tmp_path / "exported" / "tiny")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("TF_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "sketchembednet.train", "--config=demo:tiny",
+         f"--workdir={workdir}", f"--config.dataset.data_dir={kanjivg_data_dir}",
+         f"--export={out}"], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert f"exported to {out}" in done.stdout
+    config = json.loads(open(os.path.join(out, "config.json")).read())
+    assert config["export"]["stroke_scale"] == pytest.approx(20.3, abs=0.5)
+    assert config["export"]["total_steps_run"] == 20
+    card = open(os.path.join(out, "README.md")).read()
+    assert "--config=demo:tiny" in card and "--export=" in card  # The recorded command.
+    assert "multiply `dx, dy` by `stroke_scale` = 20." in card
+    embed_fn = loading.embed_fn_from_workdir(workdir)
+    images = np.random.default_rng(0).integers(0, 256, [3, 28, 28, 1]).astype(np.uint8)
+    loaded = tf.saved_model.load(os.path.join(out, "encoder"))
+    np.testing.assert_allclose(loaded(images).numpy(), embed_fn(images), atol=ATOL, rtol=0)
+    # The evaluator takes the export's encoder as a --saved_model.
+    saved_fn = loading.embed_fn_from_saved_model(os.path.join(out, "encoder"))
+    np.testing.assert_allclose(saved_fn(images), embed_fn(images), atol=ATOL, rtol=0)
+
+    results = tmp_path / "results.json"
+    row = {"name": "tiny", "workdir": workdir,
+           "results": {"5w1s": {"accuracy": 40.0, "ci95": 1.0}}}
+    results.write_text(json.dumps({"episodes": 10, "rows": [row]}))
+    other = str(tmp_path / "cli")
+    done = subprocess.run(
+        [sys.executable, "-m", "sketchembednet.export", f"--workdir={workdir}", f"--out={other}",
+         f"--results_json={results}"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "| tiny | 40.00 ± 1.00 |" in open(os.path.join(other, "README.md")).read()
+    again = subprocess.run(
+        [sys.executable, "-m", "sketchembednet.export", f"--workdir={workdir}", f"--out={other}"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode != 0 and "pass overwrite=True (--overwrite)" in again.stderr
