@@ -9,6 +9,8 @@ Importable from every test (``from sketchembednet import testing``):
 * :func:`assert_gradients_reach_all_weights`: every variable gets a finite, non-zero
   gradient from a loss.
 * :func:`run_layer_test`: all of the above plus eager == ``tf.function`` for a layer.
+* :func:`make_fake_workdir`: a training workdir of a ``demo:tiny`` model with random
+  weights, written as training writes it, without training or data.
 
 Example:
   >>> from sketchembednet.layers.mixture_density_head import MixtureDensityHead
@@ -16,6 +18,7 @@ Example:
 """
 
 import json
+import os
 import pathlib
 import tempfile
 
@@ -194,3 +197,36 @@ def run_layer_test(layer_cls, init_kwargs, args, call_kwargs=None, expected_outp
     assert_config_round_trip(layer)  # Still round-trips once built.
     assert_save_load_equal(layer, args, call_kwargs)
     return layer
+
+
+def make_fake_workdir(path, kind: str = "sketchembednet", steps: int = 20, seed: int = 0) -> str:
+    """A workdir as training writes it (config.json, checkpoints/, train_result.json).
+
+    The ``demo:tiny`` model of ``kind`` gets random (non-initial) weights; nothing is
+    trained and no dataset is prepared (``config.dataset.data_dir`` is an empty
+    folder under ``path``). Returns the workdir, ``path / "run"``.
+    """
+    from sketchembednet import trainer
+    from sketchembednet.configs import demo
+
+    path = pathlib.Path(path)
+    config = demo.get_config("tiny")
+    config.model.kind = kind
+    config.dataset.data_dir = str(path / "tfds")  # Empty: no prepared dataset.
+    os.makedirs(config.dataset.data_dir, exist_ok=True)
+    model = trainer.build_model(config, (28, 28, 1))
+    rng = np.random.default_rng(seed)
+    for v in model.variables:
+        if v.dtype == "float32" and "alpha" not in v.path:
+            noise = rng.normal(0.0, 0.1, v.shape).astype(np.float32)
+            value = v.numpy() + noise
+            v.assign(np.abs(value) + 0.5 if "moving_variance" in v.path else value)
+    workdir = path / "run"
+    manager = tf.train.CheckpointManager(trainer.make_checkpoint(model),
+                                         str(workdir / "checkpoints"), max_to_keep=1)
+    manager.save(checkpoint_number=steps)
+    (workdir / "config.json").write_text(config.to_json_best_effort())
+    result = {"train/step": steps, "total_steps_run": steps, "total_wall_seconds": 123.0,
+              "replicas": 1}
+    (workdir / "train_result.json").write_text(json.dumps(result))
+    return str(workdir)

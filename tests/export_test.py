@@ -21,8 +21,7 @@ import pytest
 import tensorflow as tf
 
 from sketchembednet import export
-from sketchembednet import trainer
-from sketchembednet.configs import demo
+from sketchembednet import testing
 from sketchembednet.data import rasterize
 from sketchembednet.evaluation import loading
 
@@ -32,27 +31,7 @@ ATOL = 1e-5
 
 
 def _make_workdir(path, kind="sketchembednet", steps=20, seed=0):
-    """A workdir as training writes it, with random (non-initial) weights, without data."""
-    config = demo.get_config("tiny")
-    config.model.kind = kind
-    config.dataset.data_dir = str(path / "tfds")  # Empty: no prepared dataset.
-    os.makedirs(config.dataset.data_dir)
-    model = trainer.build_model(config, (28, 28, 1))
-    rng = np.random.default_rng(seed)
-    for v in model.variables:
-        if v.dtype == "float32" and "alpha" not in v.path:
-            noise = rng.normal(0.0, 0.1, v.shape).astype(np.float32)
-            value = v.numpy() + noise
-            v.assign(np.abs(value) + 0.5 if "moving_variance" in v.path else value)
-    workdir = path / "run"
-    manager = tf.train.CheckpointManager(trainer.make_checkpoint(model),
-                                         str(workdir / "checkpoints"), max_to_keep=1)
-    manager.save(checkpoint_number=steps)
-    (workdir / "config.json").write_text(config.to_json_best_effort())
-    result = {"train/step": steps, "total_steps_run": steps, "total_wall_seconds": 123.0,
-              "replicas": 1}
-    (workdir / "train_result.json").write_text(json.dumps(result))
-    return str(workdir)
+    return testing.make_fake_workdir(path, kind, steps, seed)
 
 
 def _stroke5(n=3, length=12, seed=0):

@@ -1,0 +1,221 @@
+r"""Generation and emergent-structure figures of a trained model, as PNGs and an index page.
+
+    python tools/shared_quickdraw.py --out=/tmp/quickdraw_shared
+    python -m sketchembednet.figures --workdir=runs/quickdraw_shared \
+        --quickdraw_dir=/tmp/quickdraw_shared --out=docs/figures
+
+``--quickdraw_dir`` is a folder of Quick, Draw! simplified ``<class>.ndjson`` files
+(the paper's class lists decide what is "seen" and "unseen"; missing classes are
+skipped). It writes into ``--out``:
+
+* ``samples_*.png`` / ``one_shot_*.png``: inputs beside the model's sketches, for
+  seen classes (held-out drawings: the validation and test splits by key hash, never
+  trained on), unseen classes (the paper's 45 held-out classes) and an unseen
+  dataset (the Omniglot background set, ``--omniglot_npz``, default from
+  ``$SKETCHEMBEDNET_SHARED_DATA``); one-shot generation draws several sketches
+  from one example (``sketchembednet.evaluation.generation``);
+* ``recognisability_*.png``: the paper's Table 5 protocol scaled to CPU: a small
+  CNN is trained on real drawings of a class set and scores sketches generated
+  from held-out drawings, beside its accuracy on the real held-out drawings and on
+  sketches of an untrained copy of the model;
+* ``umap_*.png``, ``arithmetic.png``: UMAP of embeddings of composites of real
+  drawings (numerosity, placement, containment, distance/angle/size) with linear
+  readouts, and embedding arithmetic (snowman - circle + square), decoded
+  (``sketchembednet.evaluation.structure``);
+* ``results.json`` (every number) and ``index.md`` (the pictures with their numbers).
+
+The models are trained on Quick, Draw! for these figures to mean what the paper's do
+(``--config=quickdraw_shared``); any SketchEmbedNet workdir works.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shlex
+import sys
+
+from absl import app
+from absl import flags
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir of a SketchEmbedNet.")
+_QUICKDRAW_DIR = flags.DEFINE_string("quickdraw_dir", None,
+                                     "Folder of Quick, Draw! simplified <class>.ndjson files.")
+_OMNIGLOT_NPZ = flags.DEFINE_string(
+    "omniglot_npz", None, "images_background.npz (default: the shared data pack's, if present).")
+_OUT = flags.DEFINE_string("out", None, "Folder for the PNGs, results.json and index.md.")
+_SECTIONS = flags.DEFINE_list("sections", ["generation", "recognisability", "structure"],
+                              "Which experiments to run.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of every sample, split and projection.")
+_MIN_SEEN = flags.DEFINE_integer(
+    "min_seen_per_class", 20, "Seen classes need this many held-out drawings (recognisability).")
+
+SECTIONS = ("generation", "recognisability", "structure")
+HELD_OUT = ("validation", "test")
+
+
+def _class_files(folder: str, classes) -> dict:
+    files = {c: os.path.join(folder, f"{c}.ndjson") for c in classes}
+    return {c: path for c, path in files.items() if os.path.exists(path)}
+
+
+def _quickdraw_sets(folder: str, image_size: int, seed: int) -> dict:
+    """Seen (held-out drawings) and unseen Quickdraw classes as LabelledImages, plus the
+    training drawings of the seen classes (the recognisability classifier's)."""
+    from sketchembednet.evaluation import datasets
+    from sketchembednet.evaluation import generation
+    from tfds_builders.quickdraw import quickdraw_dataset_builder as qd
+
+    seen_files = _class_files(folder, qd.TRAIN_300)
+    unseen_files = _class_files(folder, qd.HELDOUT_45)
+    if not seen_files or not unseen_files:
+        raise FileNotFoundError(f"{folder}: holds {len(seen_files)} of the paper's 300 training "
+                                f"and {len(unseen_files)} of its 45 held-out classes as "
+                                "<class>.ndjson; it needs some of each")
+    seen_all = generation.quickdraw_images(seen_files, image_size, splits=HELD_OUT)
+    seen = datasets.select_per_class(seen_all, _MIN_SEEN.value, seed=seed)
+    kept = sorted({seen.class_names[i] for i in set(seen.labels.tolist())})
+    big_files = {c: seen_files[c] for c in kept}
+    return {
+        "seen": generation.quickdraw_images(big_files, image_size, splits=HELD_OUT),
+        "seen_train": generation.quickdraw_images(big_files, image_size, splits=("train",)),
+        "unseen": generation.quickdraw_images(unseen_files, image_size),
+    }
+
+
+def _omniglot(image_size: int):
+    from sketchembednet.evaluation import datasets
+
+    path = _OMNIGLOT_NPZ.value
+    if not path:
+        shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
+        path = os.path.join(shared, datasets.SHARED_NPZ)
+        if not os.path.exists(path):
+            return None
+    return datasets.omniglot_background(path, image_size)
+
+
+def _percent(value) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def index_markdown(result: dict, command: str) -> str:
+    """The index page: every figure, with its numbers, in reading order.
+
+    Example:
+      >>> page = index_markdown({"workdir": "w", "checkpoint": "c", "generation": None,
+      ...                        "recognisability": {}, "structure": None}, "cmd")
+      >>> page.splitlines()[0]
+      '# Figures of w'
+    """
+    lines = [f"# Figures of {result['workdir']}", "",
+             f"Checkpoint `{result['checkpoint']}`; generated "
+             f"{datetime.date.today().isoformat()} by", "", "```bash", command, "```", ""]
+    gen = result.get("generation")
+    if gen:
+        lines += ["## Sketches of seen classes, unseen classes and an unseen dataset", "",
+                  f"Grids at temperature {gen['temperature']}, one-shot generation at "
+                  f"{gen['one_shot_temperature']} (each row: one example, then samples).", ""]
+        for name, info in gen["sets"].items():
+            lines += [f"### {name} ({info['images']} images, {info['classes']} classes)", "",
+                      f"![{name}]({info['grid']['file']})", "",
+                      f"![{name}, one-shot]({info['one_shot']['file']})", ""]
+    rec = result.get("recognisability") or {}
+    if rec:
+        lines += ["## Recognisability (Table 5 protocol, CPU-sized)", "",
+                  "A small CNN trained on real drawings of a class set classifies sketches "
+                  "generated from held-out drawings. References: the real held-out drawings "
+                  "(ceiling), sketches of an untrained copy of the model, and a blank canvas.",
+                  "", "| classes | classifier train / test images | real | samples | "
+                  "untrained model's samples | blank canvas |", "|---|---|---|---|---|---|"]
+        for name, r in rec.items():
+            lines.append(f"| {name} ({r['classes']}) | {r['train_images']} / {r['test_images']} | "
+                         f"{_percent(r['real']['accuracy'])} | {_percent(r['samples']['accuracy'])}"
+                         f" | {_percent(r['reference']['accuracy'])} | "
+                         f"{_percent(r['blank_canvas']['accuracy'])} |")
+        lines.append("")
+        lines += [f"![{name}]({r['examples']['file']})" for name, r in rec.items()
+                  if r.get("examples")]
+        lines.append("")
+    lines += _structure_lines(result.get("structure"))
+    return "\n".join(lines)
+
+
+def _structure_lines(structure) -> list:
+    if not structure:
+        return []
+    lines = ["## Emergent structure", "",
+             "UMAP of μ for composites of real drawings, and linear readouts on L2-normalised "
+             "μ beside the same readouts on raw pixels (accuracy for categories, test R² for "
+             "distance, angle, size).", ""]
+    for name, info in structure.get("sets", {}).items():
+        emb, pix = info["readout"]["embedding"], info["readout"]["pixels"]
+        if "accuracy" in emb:
+            numbers = (f"{emb['n_test']} test composites: accuracy μ {emb['accuracy']:.2f}, "
+                       f"pixels {pix['accuracy']:.2f} (chance {emb['chance']:.2f})")
+        else:
+            numbers = f"{emb['n_test']} test composites: R² " + ", ".join(
+                f"{target} μ {emb['r2'][target]:.2f} / pixels {pix['r2'][target]:.2f}"
+                for target in ("distance", "angle", "size"))
+        lines += [f"### {name}", "", f"![{name}]({info['figure']})", "", numbers, ""]
+    arithmetic = structure.get("arithmetic") or {}
+    if arithmetic.get("figure"):
+        lines += ["### Embedding arithmetic", "", f"![arithmetic]({arithmetic['figure']})", ""]
+        for eq in arithmetic.get("equations", []):
+            near = ", ".join(f"{c} ({s:.2f})" for c, s in eq.get("nearest_excluding_operands",
+                                                                 [])[:3])
+            lines += [f"- {eq['expression']}: nearest classes other than the operands: {near}"]
+        lines.append("")
+    return lines
+
+
+def main(argv):
+    del argv
+    from sketchembednet.evaluation import generation
+    from sketchembednet.evaluation import loading
+    from sketchembednet.evaluation import structure
+
+    unknown = set(_SECTIONS.value) - set(SECTIONS)
+    if unknown:
+        raise app.UsageError(f"--sections: unknown {sorted(unknown)}; choose from {SECTIONS}")
+    model, _, checkpoint = loading.model_from_workdir(_WORKDIR.value)
+    if not hasattr(model, "sample"):
+        raise app.UsageError(f"{_WORKDIR.value}: a {type(model).__name__} cannot draw; "
+                             "figures need a SketchEmbedNet workdir")
+    image_size = structure.model_image_shape(model)[0]
+    out, seed = _OUT.value, _SEED.value
+    os.makedirs(out, exist_ok=True)
+    result = {"workdir": _WORKDIR.value, "checkpoint": checkpoint, "seed": seed,
+              "generation": None, "recognisability": {}, "structure": None}
+    qd = _quickdraw_sets(_QUICKDRAW_DIR.value, image_size, seed)
+    if "generation" in _SECTIONS.value:
+        sets = {"seen classes (held-out drawings)": qd["seen"], "unseen classes": qd["unseen"]}
+        omniglot = _omniglot(image_size)
+        if omniglot is not None:
+            sets["Omniglot (unseen dataset)"] = omniglot
+        result["generation"] = generation.run(model, sets, out, seed=seed)
+    if "recognisability" in _SECTIONS.value:
+        classifier = generation.train_image_classifier(qd["seen_train"], seed=seed, progress=True)
+        result["recognisability"]["seen classes"] = generation.recognisability(
+            model, classifier, qd["seen_train"], qd["seen"], seed=seed, progress=True,
+            examples_path=os.path.join(out, "recognisability_seen.png"))
+        train_idx, test_idx = generation.split_per_class(qd["unseen"].labels, 0.2, seed)
+        unseen_train = generation.subset(qd["unseen"], train_idx)
+        result["recognisability"]["unseen classes"] = generation.recognisability(
+            model, None, unseen_train, generation.subset(qd["unseen"], test_idx), seed=seed,
+            progress=True, examples_path=os.path.join(out, "recognisability_unseen.png"))
+    if "structure" in _SECTIONS.value:
+        drawings = structure.load_quickdraw_folder(_QUICKDRAW_DIR.value, None)
+        result["structure"] = structure.run(model, drawings, out, seed=seed)
+    command = "python -m sketchembednet.figures " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(dict(result, command=command), f, indent=2, default=float)
+    with open(os.path.join(out, "index.md"), "w") as f:
+        f.write(index_markdown(result, command) + "\n")
+    print(f"wrote {out}/index.md and {len(os.listdir(out))} files")
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["workdir", "quickdraw_dir", "out"])
+    app.run(main)
