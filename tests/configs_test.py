@@ -1,0 +1,42 @@
+"""Tests for the packaged training configs' variants and data sources."""
+
+import pytest
+
+from sketchembednet import configs
+from sketchembednet.configs import pretrained
+from sketchembednet.configs import quickdraw_shared
+
+
+def test_every_packaged_config_resolves_to_a_file():
+    for name in configs.PACKAGED:
+        path = configs.config_path(f"{name}:x")
+        assert path.endswith(f"{name}.py:x")
+
+
+def test_quickdraw_shared_builds_its_own_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SKETCHEMBEDNET_QUICKDRAW_DIR", "/data/qd")
+    c = quickdraw_shared.get_config("contrastive")
+    assert c.dataset.name == "quickdraw/paper_300_ndjson"
+    assert c.dataset.data_dir == str(tmp_path / "quickdraw_shared_sample")
+    assert c.dataset.manual_dir == "/data/qd" and c.dataset.builder_kwargs.allow_missing_classes
+    assert c.model.kind == "contrastive"
+
+
+@pytest.mark.parametrize("arg, units, kind, steps", [
+    ("small", 256, "sketchembednet", 9000), ("mid", 512, "sketchembednet", 3600),
+    ("small,conv_vae", 256, "conv_vae", 9000), ("contrastive,mid", 512, "contrastive", 3600)])
+def test_pretrained_variants_share_data_and_schedule_shape(arg, units, kind, steps):
+    c = pretrained.get_config(arg)
+    assert (c.model.rnn_units, c.model.kind, c.train.num_steps) == (units, kind, steps)
+    assert c.dataset.name == "kanjivg" and c.dataset.mix[0]["name"] == "quickdraw/paper_300_ndjson"
+    assert c.model.mask_after_end and c.dataset.length_buckets
+    # α reaches its cap of 0.5 at a third of the run, as the paper's 100k of 300k.
+    assert c.alpha.interval * round(c.alpha.max / c.alpha.increment) == steps // 3
+    assert c.model.kl_weight == (1.0 if kind == "conv_vae" else 0.0)
+
+
+def test_pretrained_rejects_unknown_or_ambiguous_variants():
+    for arg in ("large", "small,mid", "small,vae"):
+        with pytest.raises(ValueError, match="pretrained"):
+            pretrained.get_config(arg)
