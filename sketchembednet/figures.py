@@ -60,10 +60,9 @@ def _class_files(folder: str, classes) -> dict:
     return {c: path for c, path in files.items() if os.path.exists(path)}
 
 
-def _quickdraw_sets(folder: str, image_size: int, seed: int) -> dict:
+def _quickdraw_sets(folder: str, image_size: int) -> dict:
     """Seen (held-out drawings) and unseen Quickdraw classes as LabelledImages, plus the
     training drawings of the seen classes (the recognisability classifier's)."""
-    from sketchembednet.evaluation import datasets
     from sketchembednet.evaluation import generation
     from tfds_builders.quickdraw import quickdraw_dataset_builder as qd
 
@@ -73,14 +72,13 @@ def _quickdraw_sets(folder: str, image_size: int, seed: int) -> dict:
         raise FileNotFoundError(f"{folder}: holds {len(seen_files)} of the paper's 300 training "
                                 f"and {len(unseen_files)} of its 45 held-out classes as "
                                 "<class>.ndjson; it needs some of each")
-    seen_all = generation.quickdraw_images(seen_files, image_size, splits=HELD_OUT)
-    seen = datasets.select_per_class(seen_all, _MIN_SEEN.value, seed=seed)
-    kept = sorted({seen.class_names[i] for i in set(seen.labels.tolist())})
-    big_files = {c: seen_files[c] for c in kept}
+    seen = generation.quickdraw_images(seen_files, image_size, splits=HELD_OUT,
+                                       min_per_class=_MIN_SEEN.value)
+    big_files = {c: seen_files[c] for c in seen.class_names}
     return {
-        "seen": generation.quickdraw_images(big_files, image_size, splits=HELD_OUT),
+        "seen": seen,
         "seen_train": generation.quickdraw_images(big_files, image_size, splits=("train",)),
-        "unseen": generation.quickdraw_images(unseen_files, image_size),
+        "unseen": generation.quickdraw_images(unseen_files, image_size, min_per_class=5),
     }
 
 
@@ -188,7 +186,7 @@ def main(argv):
     os.makedirs(out, exist_ok=True)
     result = {"workdir": _WORKDIR.value, "checkpoint": checkpoint, "seed": seed,
               "generation": None, "recognisability": {}, "structure": None}
-    qd = _quickdraw_sets(_QUICKDRAW_DIR.value, image_size, seed)
+    qd = _quickdraw_sets(_QUICKDRAW_DIR.value, image_size)
     if "generation" in _SECTIONS.value:
         sets = {"seen classes (held-out drawings)": qd["seen"], "unseen classes": qd["unseen"]}
         omniglot = _omniglot(image_size)

@@ -140,6 +140,7 @@ def split_per_class(labels, test_fraction: float = 0.1, seed: int = 0,
 def quickdraw_images(files_by_class: dict, image_size: int = 28,
                      max_per_class: int | None = None, splits=None, *,
                      max_len: int = QUICKDRAW_MAX_LEN, check_word: bool = True,
+                     min_per_class: int | None = None,
                      progress: bool = False) -> LabelledImages:
     """Quick, Draw! "simplified" ndjson drawings rendered like the TFDS ``image`` feature.
 
@@ -156,6 +157,9 @@ def quickdraw_images(files_by_class: dict, image_size: int = 28,
         of these (``"train"``, ``"validation"``, ``"test"``); None keeps all.
       max_len: T of the builder.
       check_word: every drawing's ``word`` must be the class name.
+      min_per_class: skip (and log) classes with fewer usable drawings than this,
+        instead of raising for a class without any; labels then number the kept
+        classes. Raises if no class is kept.
       progress: show a tqdm bar over the class files.
 
     Raises:
@@ -170,24 +174,34 @@ def quickdraw_images(files_by_class: dict, image_size: int = 28,
         unknown = splits - {s for _, s in quickdraw.HASH_SPLITS}
         if unknown:
             raise ValueError(f"unknown splits {sorted(unknown)}; use train, validation, test")
-    names = sorted(files_by_class)
-    images, labels = [], []
-    for label, name in enumerate(tqdm.tqdm(names, desc="quickdraw", unit="class",
-                                           disable=not progress)):
+    names, images, labels, skipped = [], [], [], []
+    for name in tqdm.tqdm(sorted(files_by_class), desc="quickdraw", unit="class",
+                          disable=not progress):
         path = files_by_class[name]
         kept = _read_quickdraw_class(path, name if check_word else None, splits, max_len,
-                                     max_per_class)
+                                     max_per_class, allow_empty=min_per_class is not None)
+        if min_per_class is not None and len(kept) < min_per_class:
+            skipped.append(name)
+            continue
+        label = len(names)
+        names.append(name)
         for start in range(0, len(kept), _BATCH):
             stroke5 = np.stack([strokes.stroke3_to_stroke5(s3, max_len)
                                 for s3 in kept[start : start + _BATCH]])  # [b, T + 1, 5]
             images.append(rasterize.render_images(stroke5, image_size).numpy())  # [b, S, S, 1]
         labels.append(np.full(len(kept), label))
     where = f"splits {sorted(splits)}" if splits else "all splits"
+    if skipped:
+        logging.info("quickdraw: skipped %d classes with fewer than %d usable drawings in %s",
+                     len(skipped), min_per_class, where)
+    if not names:
+        raise DataFileError(f"no class of {len(files_by_class)} files has {min_per_class} "
+                            f"usable drawings in {where}")
     return LabelledImages(np.concatenate(images), np.concatenate(labels), names,
                           name=f"quickdraw ndjson ({len(names)} classes, {where})")
 
 
-def _read_quickdraw_class(path, word, splits, max_len, max_per_class) -> list:
+def _read_quickdraw_class(path, word, splits, max_len, max_per_class, allow_empty=False) -> list:
     """The usable stroke-3 drawings of one ndjson file (see :func:`quickdraw_images`)."""
     kept, too_long, degenerate = [], 0, 0
     try:
@@ -208,7 +222,7 @@ def _read_quickdraw_class(path, word, splits, max_len, max_per_class) -> list:
         raise DataFileError(f"{path}: not a readable ndjson file ({type(e).__name__}: {e})") from e
     logging.info("%s: %d drawings kept, %d longer than %d rows and %d degenerate dropped",
                  path, len(kept), too_long, max_len, degenerate)
-    if not kept:
+    if not kept and not allow_empty:
         where = f" in splits {sorted(splits)}" if splits is not None else ""
         raise DataFileError(f"{path}: no usable drawings{where} (dropped {too_long} longer "
                             f"than {max_len} rows, {degenerate} of fewer than 2 points)")

@@ -288,3 +288,19 @@ def test_real_quickdraw_end_to_end(shared_data, model, tmp_path):
     assert rec["real"]["accuracy"] > 0.7  # bicycle / cat / eye are easy on real images
     assert rec["class_names"] == ["bicycle", "cat", "eye"]
     assert all((tmp_path / name).exists() for name in result["files"])
+
+
+def test_quickdraw_images_min_per_class_skips_small_classes(tmp_path):
+    keys = keys_by_split()
+    write_ndjson(tmp_path / "cat.ndjson", "cat", keys["train"][:6] + keys["test"][:4])
+    write_ndjson(tmp_path / "dog.ndjson", "dog", keys["train"][:6])  # nothing held out
+    write_ndjson(tmp_path / "eel.ndjson", "eel", keys["train"][:2] + keys["test"][:1])
+    files = {n: tmp_path / f"{n}.ndjson" for n in ("cat", "dog", "eel")}
+    with pytest.raises(DataFileError, match="dog.ndjson: no usable drawings in splits"):
+        generation.quickdraw_images(files, splits=["test"])
+    held_out = generation.quickdraw_images(files, splits=["test"], min_per_class=2)
+    assert held_out.class_names == ["cat"] and held_out.labels.tolist() == [0] * 4
+    assert generation.quickdraw_images(files, splits=["test"], min_per_class=1).class_names \
+        == ["cat", "eel"]
+    with pytest.raises(DataFileError, match="no class of 3 files has 5 usable drawings"):
+        generation.quickdraw_images(files, splits=["test"], min_per_class=5)
