@@ -21,13 +21,16 @@ import os
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROBE_BEGIN, PROBE_END = "<!-- probe:begin -->", "<!-- probe:end -->"
 SETTINGS = ((5, 1), (5, 5), (20, 1), (20, 5))
-# The linear-probe sets on a Quickdraw folder: (column, TFDS name, split, min images per class).
-# "seen": held-out drawings (validation + test by key hash, never trained on) of the
-# paper's 300 training classes that have at least 20 of them; "unseen": every drawing
-# of the paper's 45 held-out classes.
+# The linear-probe sets on a Quickdraw folder: (column, TFDS name, split, min and max
+# images per class). "seen": held-out drawings (validation + test by key hash, never
+# trained on) of the paper's 300 training classes that have at least 20 of them;
+# "unseen": the paper's 45 held-out classes, at most 25 drawings each (the shared pack
+# has 500 airplanes and about 25 of every other class; uncapped, "airplane" alone
+# would score 36%).
 PROBES = (
-    ("seen classes, held-out drawings", "quickdraw/paper_300_ndjson", "validation+test", 20),
-    ("unseen classes", "quickdraw/heldout_45_ndjson", "train+validation+test", 0),
+    ("seen classes, held-out drawings", "quickdraw/paper_300_ndjson", "validation+test", 20,
+     None),
+    ("unseen classes", "quickdraw/heldout_45_ndjson", "train+validation+test", 0, 25),
 )
 
 
@@ -80,6 +83,16 @@ def _models(runs, random_preset, image_shape, seed):
     return models
 
 
+def binomial_ci95(accuracy: float, n: int) -> float:
+    """Half-width of the normal-approximation 95% interval of an accuracy on ``n`` test items.
+
+    Example:
+      >>> round(binomial_ci95(0.5, 100), 4)
+      0.098
+    """
+    return 1.96 * (accuracy * (1 - accuracy) / max(n, 1)) ** 0.5
+
+
 def probe_rows(runs: list[tuple[str, str]], random_preset: str, manual_dir: str,
                data_dir: str | None, seed: int, train_fraction: float = 0.5) -> tuple:
     """Linear-probe accuracy of each run on the :data:`PROBES` sets of a Quickdraw folder.
@@ -93,10 +106,10 @@ def probe_rows(runs: list[tuple[str, str]], random_preset: str, manual_dir: str,
     from sketchembednet.evaluation import linear_probe
 
     data = {}
-    for column, name, split, min_count in PROBES:
+    for column, name, split, min_count, max_count in PROBES:
         loaded = datasets.load(name, split=split, data_dir=data_dir, manual_dir=manual_dir,
                                builder_kwargs={"allow_missing_classes": True})
-        data[column] = datasets.select_per_class(loaded, min_count, seed=seed)
+        data[column] = datasets.select_per_class(loaded, min_count, max_count, seed=seed)
     shape = next(iter(data.values())).image_shape
     rows = []
     for name, workdir, embed_fn in _models(runs, random_preset, shape, seed):
@@ -104,8 +117,8 @@ def probe_rows(runs: list[tuple[str, str]], random_preset: str, manual_dir: str,
         for column, subset in data.items():
             embeddings = fewshot.compute_embeddings(embed_fn, subset.images)
             r = linear_probe.evaluate_embeddings(embeddings, subset.labels, train_fraction, seed)
-            results[column] = dict(accuracy=100 * r["accuracy"], num_train=r["num_train"],
-                                   num_test=r["num_test"])
+            results[column] = dict(accuracy=100 * r["accuracy"], ci95=100 * binomial_ci95(
+                r["accuracy"], r["num_test"]), num_train=r["num_train"], num_test=r["num_test"])
         row = dict(name=name, workdir=workdir, results=results)
         if workdir:
             row.update(_train_info(workdir), checkpoint=embed_fn.source)
@@ -124,14 +137,14 @@ def _run_cells(row: dict) -> list[str]:
 
 
 def probe_markdown(rows: list[dict], sets: dict, command: str) -> str:
-    """The linear-probe table (accuracy on the test half of each class).
+    """The linear-probe table (accuracy on the test half of each class, ± 95% CI).
 
     Example:
       >>> sets = {"unseen classes": dict(classes=2, images=8, source="x")}
       >>> rows = [dict(name="Random CNN", workdir=None,
-      ...              results={"unseen classes": dict(accuracy=50.0)})]
+      ...              results={"unseen classes": dict(accuracy=50.0, ci95=4.9)})]
       >>> probe_markdown(rows, sets, "cmd").splitlines()[-1]
-      '| Random CNN | nothing | 0 | 0 | 50.00 |'
+      '| Random CNN | nothing | 0 | 0 | 50.00 ± 4.90 |'
     """
     date = datetime.date.today().isoformat()
     described = "; ".join(f"**{c}**: {s['classes']} classes, {s['images']} drawings "
@@ -140,13 +153,15 @@ def probe_markdown(rows: list[dict], sets: dict, command: str) -> str:
     lines = [
         f"Linear-probe accuracy (%) on real Quick, Draw! drawings: logistic regression "
         f"(lbfgs, C = 1) on L2-normalised μ, trained on half of each class's drawings "
-        f"and tested on the other half. {described}. Generated {date} by:",
+        f"and tested on the other half; ± is the 95% binomial (normal-approximation) "
+        f"interval over the test drawings. {described}. Generated {date} by:",
         "", "```bash", command, "```", "",
         "| model | trained on | steps × batch | wall | " + " | ".join(sets) + " |",
         "|---|---|---|---|" + "---|" * len(sets),
     ]
     for row in rows:
-        cells = [f"{row['results'][c]['accuracy']:.2f}" for c in sets]
+        cells = [f"{row['results'][c]['accuracy']:.2f} ± {row['results'][c]['ci95']:.2f}"
+                 for c in sets]
         lines.append(f"| {row['name']} | " + " | ".join(_run_cells(row) + cells) + " |")
     return "\n".join(lines)
 
