@@ -282,21 +282,28 @@ def _licence(dataset_name: str) -> str:
             "own terms")
 
 
+def _sources(dataset: dict) -> list[tuple[str, str]]:
+    """``(name, split)`` of every training source: the dataset and its ``mix``."""
+    sources = [(dataset["name"], dataset.get("train_split", "?"))]
+    return sources + [(m["name"], m.get("split") or "train") for m in dataset.get("mix") or ()]
+
+
 def _evaluation_rows(results_json: str | None, workdir: str):
-    """``(rows, note)`` of a results file (``tools/results_table.py --json``) for a workdir."""
+    """``(rows, meta)`` of a results file (``tools/results_table.py --json``): every row,
+    with ``this_model`` set on the rows of ``workdir``."""
     if not results_json:
         return [], None
     results = _read_json(results_json)
     if results is None:
         raise FileNotFoundError(f"--results_json={results_json}: not found")
-    rows = results.get("rows", [])
     here = os.path.realpath(workdir)
-    mine = [r for r in rows if r.get("workdir") and os.path.realpath(r["workdir"]) == here]
-    note = None if mine else (
+    rows = [dict(r, this_model=bool(r.get("workdir"))
+                 and os.path.realpath(r["workdir"]) == here) for r in results.get("rows", [])]
+    note = None if any(r["this_model"] for r in rows) else (
         f"No evaluation of this model was recorded: no row of `{os.path.basename(results_json)}`"
         " names its workdir. The file's rows (other models) are shown for comparison only.")
-    return (mine or rows), dict(note=note, episodes=results.get("episodes"),
-                                command=results.get("command"), source=results_json)
+    return rows, dict(note=note, episodes=results.get("episodes"),
+                      command=results.get("command"), source=results_json)
 
 
 def _evaluation_markdown(rows, meta) -> str:
@@ -318,7 +325,9 @@ def _evaluation_markdown(rows, meta) -> str:
         for w, s in settings:
             r = row.get("results", {}).get(f"{w}w{s}s")
             cells.append(f"{r['accuracy']:.2f} ± {r['ci95']:.2f}" if r else "–")
-        lines.append(f"| {row.get('name', '?')} | " + " | ".join(cells) + " |")
+        name = f"**{row.get('name', '?')} (this model)**" if row.get("this_model") else \
+            row.get("name", "?")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -338,15 +347,14 @@ Exported {exported} by sketchembednet {version} from `{workdir}`. Contents: {par
 
 ## Training
 
-- Data: `{dataset}` (split `{split}`, sketches of at most {max_len} stroke-3 rows), as
-  {size} images.
+- Data: {data} (sketches of at most {max_len} stroke-3 rows), as {size} images.
 - Steps: {step} (checkpoint `{checkpoint}`); {steps_run} steps run in total, {wall} wall
   time (batch {batch}, {replicas} replica(s)).
 - Command: {command}
 
 ## Training data licence
 
-{licence}. Weights trained on it may be subject to its terms.
+{licence}. Weights trained on it may be subject to these terms.
 
 ## Intended use
 
@@ -357,7 +365,7 @@ Exported {exported} by sketchembednet {version} from `{workdir}`. Contents: {par
 
 ## Limitations
 
-- Trained only on `{dataset}`; other domains (natural photos, inverted colours, text
+- Trained only on {names}; other domains (natural photos, inverted colours, text
   documents) are out of distribution: embeddings there are not meaningful without
   fine-tuning.
 - Inputs are resized to {size}: fine detail is lost and non-square images are stretched
@@ -366,7 +374,7 @@ Exported {exported} by sketchembednet {version} from `{workdir}`. Contents: {par
 {decoder_limits}
 ## Evaluation
 
-{evaluation}
+{evaluation}{notes}
 ## Usage
 
 ```python
@@ -382,8 +390,17 @@ model from `config.json` and loads these weights.
 """
 
 
-def _model_card(config: dict, info: dict, evaluation: str) -> str:
+def _model_card(config: dict, info: dict, evaluation: str, notes: str = "") -> str:
     model, dataset = config["model"], config["dataset"]
+    sources = _sources(dataset)
+    if len(sources) > 1:
+        weights = dataset.get("mix_weights") or ()
+        mixing = (f"mixed with weights {list(weights)}" if weights else
+                  "mixed in proportion to their sizes")
+    else:
+        mixing = ""
+    data = " + ".join(f"`{n}` (split `{sp}`)" for n, sp in sources) + (
+        f", {mixing}" if mixing else "")
     kind, scale = info["kind"], info.get("stroke_scale")
     wall = info.get("total_wall_seconds")
     drawer = kind == "sketchembednet"
@@ -391,7 +408,9 @@ def _model_card(config: dict, info: dict, evaluation: str) -> str:
              "`export.stroke_scale`) for the dataset's units" if scale is not None else
              "the dataset's offsets divided by its `stroke_scale`, unknown at export time")
     return _CARD.format(
-        title=_KIND_NAMES.get(kind, kind), preset=model.get("preset"), dataset=dataset["name"],
+        title=_KIND_NAMES.get(kind, kind), preset=model.get("preset"),
+        dataset=" + ".join(n for n, _ in sources), data=data,
+        names=" and ".join(f"`{n}`" for n, _ in sources),
         exported=info["exported"], version=info["sketchembednet_version"],
         workdir=info["workdir"], kind=kind, encoder=model.get("encoder"),
         dim=info["embedding_dim"], size="x".join(str(d) for d in info["image_shape"]),
@@ -401,20 +420,20 @@ def _model_card(config: dict, info: dict, evaluation: str) -> str:
         decoder=(f"; HyperLSTM decoder {model.get('rnn_units')} / hyper "
                  f"{model.get('hyper_units')}, {model.get('num_mixtures')} mixtures, up to "
                  f"T = {info['max_len']} steps") if drawer else "",
-        split=dataset.get("train_split", "?"), max_len=dataset.get("max_len"),
+        max_len=dataset.get("max_len"),
         step=info.get("checkpoint_step", "?"), checkpoint=os.path.basename(info["checkpoint"]),
         steps_run=info.get("total_steps_run", "?"),
         wall="?" if wall is None else f"{wall / 60:.1f} min",
         batch=config.get("train", {}).get("batch_size", "?"), replicas=info.get("replicas", "?"),
         command=(f"`{info['train_command']}`" if info.get("train_command") else
                  "not recorded in the workdir (the resolved config is `config.json`)."),
-        licence=_licence(dataset["name"]),
+        licence="; ".join(dict.fromkeys(_licence(n) for n, _ in sources)),
         use=("Research on learning by drawing; conditional sketch generation (`decoder/`)."
              if drawer else "A research baseline for SketchEmbedNet."),
         decoder_limits=(f"- Decoder offsets are in normalised units: {units}.\n- Sampled "
                         "sketches are plausible drawings of the embedding, not faithful "
                         "vectorisations of the input.\n") if drawer else "",
-        evaluation=evaluation,
+        evaluation=evaluation, notes=f"\n## Notes\n\n{notes.strip()}\n" if notes.strip() else "",
     )
 
 
@@ -463,7 +482,7 @@ def _prepare_out(out: str, overwrite: bool) -> None:
 
 def export(workdir: str, out: str, checkpoint: str | None = None,
            results_json: str | None = None, overwrite: bool = False,
-           train_command: str | None = None) -> dict:
+           train_command: str | None = None, notes: str | None = None) -> dict:
     """Exports a training workdir's model as SavedModels / TF Hub modules and a model card.
 
     Args:
@@ -471,11 +490,13 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
       out: the export folder (created; see the module docstring for its layout).
       checkpoint: a checkpoint prefix to export instead of the latest one.
       results_json: optional few-shot results (``tools/results_table.py --json``, as
-        ``docs/results/omniglot_background.json``) for the model card: the rows whose
-        ``workdir`` is this workdir, else all rows. Without it the card says that no
+        ``docs/results/omniglot_background.json``) for the model card: every row, this
+        workdir's marked (a note says so if none is). Without it the card says that no
         evaluation was recorded.
       overwrite: replace an earlier export in ``out`` (other non-empty folders are refused).
       train_command: the training command, for the model card (``train --export`` passes it).
+      notes: Markdown appended to the model card as a "Notes" section (e.g. how the
+        configuration was chosen).
 
     Returns:
       dict of paths: ``out``, ``encoder``, ``decoder`` (None for the ``conv_vae`` and
@@ -517,7 +538,7 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
         with open(os.path.join(tmp, "config.json"), "w") as f:
             json.dump(dict(config, export=info), f, indent=2, sort_keys=True)
         with open(os.path.join(tmp, "README.md"), "w") as f:
-            f.write(_model_card(config, info, _evaluation_markdown(rows, meta)))
+            f.write(_model_card(config, info, _evaluation_markdown(rows, meta), notes or ""))
         if os.path.exists(out):
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -600,8 +621,13 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     values = flags.FLAGS
+    notes = None
+    if values.notes:
+        with open(values.notes) as f:
+            notes = f.read()
     paths = export(values.workdir, values.out, values.checkpoint or None,
-                   values.results_json or None, values.overwrite)
+                   values.results_json or None, values.overwrite,
+                   values.train_command or None, notes)
     print(f"exported {values.workdir} to {paths['out']}")
 
 
@@ -617,6 +643,8 @@ def run():
     flags.DEFINE_string("results_json", "",
                         "Few-shot results (tools/results_table.py --json) for the model card.")
     flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out.")
+    flags.DEFINE_string("train_command", "", "The command that trained the workdir (model card).")
+    flags.DEFINE_string("notes", "", "A Markdown file appended to the model card as Notes.")
     app.run(main)
 
 

@@ -264,12 +264,15 @@ def test_baseline_exports_its_encoder_only_with_evaluation(tmp_path):
     results = tmp_path / "results.json"
     results.write_text(json.dumps({"episodes": 100, "command": "python tools/x.py",
                                    "rows": [other, row]}))
-    paths = export.export(workdir, str(tmp_path / "out"), results_json=str(results))
+    notes = "The config was chosen over two others."
+    paths = export.export(workdir, str(tmp_path / "out"), results_json=str(results), notes=notes)
     assert paths["decoder"] is None and not os.path.exists(tmp_path / "out" / "decoder")
     card = open(paths["readme"]).read()
     assert "`encoder/` only" in card and "`conv_vae` baseline" in card
-    assert "| Conv-VAE | 51.23 ± 0.50 | – | – | 43.21 ± 0.25 |" in card
-    assert "Other" not in card and "100 episodes" in card
+    assert "| **Conv-VAE (this model)** | 51.23 ± 0.50 | – | – | 43.21 ± 0.25 |" in card
+    assert "| Other | 51.23 ± 0.50 |" in card and "100 episodes" in card
+    assert "No evaluation of this model" not in card
+    assert f"## Notes\n\n{notes}\n" in card
     config = json.loads(open(paths["config"]).read())
     assert config["export"]["kind"] == "conv_vae" and config["export"]["decoder_variables"] is None
     model, _, _ = loading.model_from_workdir(workdir)
@@ -347,8 +350,23 @@ def test_train_with_export_flag_then_export_cli(kanjivg_data_dir, tmp_path):
         [sys.executable, "-m", "sketchembednet.export", f"--workdir={workdir}", f"--out={other}",
          f"--results_json={results}"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
-    assert "| tiny | 40.00 ± 1.00 |" in open(os.path.join(other, "README.md")).read()
+    assert "| **tiny (this model)** | 40.00 ± 1.00 |" in open(os.path.join(other, "README.md")).read()
     again = subprocess.run(
         [sys.executable, "-m", "sketchembednet.export", f"--workdir={workdir}", f"--out={other}"],
         env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode != 0 and "pass overwrite=True (--overwrite)" in again.stderr
+
+
+def test_model_card_names_every_mixed_source_and_its_licence():
+    config = {"model": {"preset": "cpu", "encoder": "conv4"},
+              "dataset": {"name": "kanjivg", "train_split": "train", "max_len": 64,
+                          "mix": [{"name": "quickdraw/paper_300_ndjson", "split": "train"}]},
+              "train": {"batch_size": 64}}
+    info = {"kind": "sketchembednet", "exported": "today", "sketchembednet_version": "0",
+            "workdir": "w", "embedding_dim": 256, "image_shape": [28, 28, 1], "max_len": 64,
+            "checkpoint": "ckpt-9", "stroke_scale": 2.0}
+    card = export._model_card(config, info, "no evaluation\n")
+    assert ("`kanjivg` (split `train`) + `quickdraw/paper_300_ndjson` (split `train`), mixed "
+            "in proportion to their sizes") in card
+    assert "CC BY-SA 3.0" in card and "CC BY 4.0" in card
+    assert "## Notes" not in card
