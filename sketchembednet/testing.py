@@ -9,6 +9,7 @@ Importable from every test (``from sketchembednet import testing``):
 * :func:`assert_gradients_reach_all_weights`: every variable gets a finite, non-zero
   gradient from a loss.
 * :func:`run_layer_test`: all of the above plus eager == ``tf.function`` for a layer.
+* :func:`random_stroke5`: random stroke-5 sketches of random lengths, for model tests.
 * :func:`make_fake_workdir`: a training workdir of a ``demo:tiny`` model with random
   weights, written as training writes it, without training or data.
 
@@ -230,3 +231,29 @@ def make_fake_workdir(path, kind: str = "sketchembednet", steps: int = 20, seed:
               "replicas": 1}
     (workdir / "train_result.json").write_text(json.dumps(result))
     return str(workdir)
+
+
+def random_stroke5(batch: int = 4, steps: int = 12, seed: int = 0, min_len: int = 4,
+                   max_len: int | None = None) -> tf.Tensor:
+    """Random stroke-5 sketches ``[batch, steps + 1, 5]`` of ``min_len..max_len`` real rows.
+
+    Row 0 is the start token; each real row has a normal offset and a pen lift with
+    probability 0.3 (always on the last one); the rest are end tokens.
+
+    Example:
+      >>> s5 = random_stroke5(2, steps=6, seed=1)
+      >>> s5.shape, float(s5[0, 0, 2]), float(s5[0, -1, 4])
+      (TensorShape([2, 7, 5]), 1.0, 1.0)
+    """
+    max_len = steps if max_len is None else max_len
+    rng = np.random.default_rng(seed)
+    s5 = np.zeros((batch, steps + 1, 5), "float32")
+    s5[:, 0] = [0, 0, 1, 0, 0]
+    for b in range(batch):
+        length = int(rng.integers(min_len, max_len + 1))
+        s5[b, 1:length + 1, :2] = rng.normal(size=(length, 2))
+        lift = rng.random(length) < 0.3
+        lift[-1] = True
+        s5[b, 1:length + 1, 2], s5[b, 1:length + 1, 3] = 1 - lift, lift
+        s5[b, length + 1:, 4] = 1
+    return tf.constant(s5)

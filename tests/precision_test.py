@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from sketchembednet import precision
+from sketchembednet import testing
 from sketchembednet.data import rasterize
 from sketchembednet.models import presets
 
@@ -44,17 +45,7 @@ def test_policy_scope_restores_the_global_policy():
 
 
 def _batch(batch=4, seed=0):
-    rng = np.random.default_rng(seed)
-    s5 = np.zeros((batch, T + 1, 5), "float32")
-    s5[:, 0] = [0, 0, 1, 0, 0]
-    for b in range(batch):
-        length = int(rng.integers(4, T + 1))
-        s5[b, 1:length + 1, :2] = rng.normal(size=(length, 2))
-        lift = rng.random(length) < 0.3
-        lift[-1] = True
-        s5[b, 1:length + 1, 2], s5[b, 1:length + 1, 3] = 1 - lift, lift
-        s5[b, length + 1:, 4] = 1
-    s5 = tf.constant(s5)
+    s5 = testing.random_stroke5(batch, T, seed)
     return tf.cast(rasterize.render_images(s5, 28), tf.float32), s5
 
 

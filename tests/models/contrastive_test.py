@@ -18,23 +18,8 @@ from sketchembednet.models.contrastive import ContrastiveEmbedNet
 T = 12
 
 
-def _stroke5(batch=4, steps=T, seed=0, min_len=4, max_len=T):
-    """Random stroke-5 sketches ``[B, steps + 1, 5]`` of ``min_len..max_len`` real rows."""
-    rng = np.random.default_rng(seed)
-    s5 = np.zeros((batch, steps + 1, 5), "float32")
-    s5[:, 0] = [0, 0, 1, 0, 0]
-    for b in range(batch):
-        length = int(rng.integers(min_len, max_len + 1))
-        s5[b, 1:length + 1, :2] = rng.normal(size=(length, 2))
-        lift = rng.random(length) < 0.3
-        lift[-1] = True
-        s5[b, 1:length + 1, 2], s5[b, 1:length + 1, 3] = 1 - lift, lift
-        s5[b, length + 1:, 4] = 1
-    return tf.constant(s5)
-
-
 def _batch(batch=4, seed=0):
-    s5 = _stroke5(batch, seed=seed)
+    s5 = testing.random_stroke5(batch, seed=seed)
     return tf.cast(rasterize.render_images(s5, 28), tf.float32), s5
 
 
@@ -110,7 +95,7 @@ def test_identical_pairs_give_log_batch_size(batch):
 
 def test_sketch_embedding_and_loss_do_not_depend_on_padding():
     model = _model()
-    s5 = _stroke5(5, steps=32, seed=3, max_len=9)
+    s5 = testing.random_stroke5(5, steps=32, seed=3, max_len=9)
     real = int(tf.reduce_max(tf.reduce_sum(tf.cast(s5[:, 1:, 4] < 0.5, tf.int32), axis=1)))
     cut = s5[:, :real + 2]  # start row, the longest sketch, one end row
     assert cut.shape[1] < 20
@@ -125,7 +110,7 @@ def test_sketch_embedding_and_loss_do_not_depend_on_padding():
     )
     np.testing.assert_allclose(losses(images, s5), losses(images, cut), rtol=1e-5)
     # Sketches that differ only in their real rows get different embeddings.
-    other = _stroke5(5, steps=32, seed=4, max_len=9)
+    other = testing.random_stroke5(5, steps=32, seed=4, max_len=9)
     assert not np.allclose(model.embed_sketch(s5), model.embed_sketch(other))
 
 

@@ -21,17 +21,7 @@ T = 12
 def _batch(batch=4, size=28, channels=1, seed=0):
     """Rendered random sketches ``[B, S, S, C]`` (float 0..255, as the trainer passes them)
     and their stroke-5 ``[B, T + 1, 5]``."""
-    rng = np.random.default_rng(seed)
-    s5 = np.zeros((batch, T + 1, 5), "float32")
-    s5[:, 0] = [0, 0, 1, 0, 0]
-    for b in range(batch):
-        length = int(rng.integers(4, T + 1))
-        s5[b, 1:length + 1, :2] = rng.normal(size=(length, 2))
-        lift = rng.random(length) < 0.3
-        lift[-1] = True
-        s5[b, 1:length + 1, 2], s5[b, 1:length + 1, 3] = 1 - lift, lift
-        s5[b, length + 1:, 4] = 1
-    s5 = tf.constant(s5)
+    s5 = testing.random_stroke5(batch, T, seed)
     images = tf.cast(rasterize.render_images(s5, size), tf.float32)  # [B, S, S, 1]
     return tf.tile(images, [1, 1, 1, channels]), s5
 

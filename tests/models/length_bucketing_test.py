@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketchembednet import testing
 from sketchembednet.data import pipeline
 from sketchembednet.data import rasterize
 from sketchembednet.models import presets
@@ -13,18 +14,9 @@ T = 16  # configured max_len; the sketches below have 3..7 rows
 
 
 def _batch(batch=5, seed=0):
-    rng = np.random.default_rng(seed)
-    s5 = np.zeros((batch, T + 1, 5), "float32")
-    s5[:, 0] = [0, 0, 1, 0, 0]
-    lengths = rng.integers(3, 8, size=batch)
-    for b, length in enumerate(lengths):
-        s5[b, 1:length + 1, :2] = rng.normal(size=(length, 2))
-        lift = rng.random(length) < 0.3
-        lift[-1] = True
-        s5[b, 1:length + 1, 2], s5[b, 1:length + 1, 3] = 1 - lift, lift
-        s5[b, length + 1:, 4] = 1
-    s5 = tf.constant(s5)
-    return rasterize.render_images(s5, 28), s5, tf.constant(lengths, tf.int32)
+    s5 = testing.random_stroke5(batch, T, seed, min_len=3, max_len=7)
+    lengths = tf.cast(tf.reduce_sum(1.0 - s5[:, 1:, 4], axis=1), tf.int32)  # real rows
+    return rasterize.render_images(s5, 28), s5, lengths
 
 
 def _losses_and_grads(model, images, stroke5):
