@@ -37,7 +37,8 @@ PROBES = (
 def _train_info(workdir: str) -> dict:
     with open(os.path.join(workdir, "config.json")) as f:
         config = json.load(f)
-    info = dict(dataset=config["dataset"]["name"], preset=config["model"]["preset"],
+    names = [config["dataset"]["name"]] + [m["name"] for m in config["dataset"].get("mix") or ()]
+    info = dict(dataset="` + `".join(names), preset=config["model"]["preset"],
                 kind=config["model"].get("kind", "sketchembednet"),
                 batch=config["train"]["batch_size"])
     result_path = os.path.join(workdir, "train_result.json")
