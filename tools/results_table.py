@@ -23,6 +23,9 @@ held-out drawings, unseen classes; ``results.PROBES``), written between
     python tools/results_table.py --run=SketchEmbedNet=runs/qd --random=cpu \
         --probe_manual_dir=/tmp/quickdraw_shared --probe_data_dir=/tmp/tfds_qd \
         --readme=README.md --json=docs/results/quickdraw_probe.json
+
+``--block=NAME`` writes between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->``
+instead, for a second table of either kind.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ _JSON = flags.DEFINE_string("json", None, "Write the numbers here.")
 _PROBE_MANUAL_DIR = flags.DEFINE_string(
     "probe_manual_dir", None, "Quickdraw <class>.ndjson folder: make the linear-probe table.")
 _PROBE_DATA_DIR = flags.DEFINE_string("probe_data_dir", None, "TFDS data dir of the probe sets.")
+_BLOCK = flags.DEFINE_string(
+    "block", None, "Replace the block between <!-- BLOCK:begin --> and <!-- BLOCK:end -->\n"
+    "(default: results, or probe with --probe_manual_dir).")
 
 
 def main(argv):
@@ -69,6 +75,8 @@ def main(argv):
         block = results.markdown(rows, _EPISODES.value, command)
         markers, report = (results.BEGIN, results.END), dict(episodes=_EPISODES.value)
     print(block)
+    if _BLOCK.value:
+        markers = (f"<!-- {_BLOCK.value}:begin -->", f"<!-- {_BLOCK.value}:end -->")
     if _README.value:
         results.replace_block(_README.value, block, *markers)
     if _JSON.value:
