@@ -19,6 +19,10 @@ from sketchembednet import configs
 from sketchembednet import trainer
 from sketchembednet import tune
 from sketchembednet.configs import demo
+from sketchembednet.tuning import driver
+from sketchembednet.tuning import jsonio
+from sketchembednet.tuning import report
+from sketchembednet.tuning import tuner
 
 
 def _tiny_npz(path, classes=12, drawers=20, seed=0):
@@ -67,8 +71,8 @@ def _load_config_file(path, *overrides):
 
 
 def _trial_status(root, trial_id):
-    record = tune._read_json(os.path.join(root, tune.PROJECT_NAME, f"trial_{trial_id}",
-                                          "trial.json"))
+    record = jsonio.read_json(os.path.join(root, tune.PROJECT_NAME, f"trial_{trial_id}",
+                                           "trial.json"))
     return record and record["status"]
 
 
@@ -207,7 +211,7 @@ def test_summary_table_plot_and_best_config_from_rows(tmp_path):
     base = demo.get_config()
     trained = json.loads(tune.trial_config(base, {"alpha_max": 1.0}, 300).to_json_best_effort())
     path = tune.write_best_config(str(tmp_path / "best_config.py"), summary["best_trial"],
-                                  trained, tune._tuple_fields(base), "fewshot_accuracy",
+                                  trained, report._tuple_fields(base), "fewshot_accuracy",
                                   str(tmp_path), num_steps=3000)
     assert configs.config_path(path) == path  # train.py's --config takes the path as is.
     loaded = _load_config_file(path, "--config.train.batch_size=16",
@@ -225,10 +229,10 @@ def test_a_workdir_of_another_config_is_not_resumed(tmp_path):
     (tmp_path / "config.json").write_text(config.to_json_best_effort())
     other_steps = tune.trial_config(config, {}, num_steps=99)
     other_steps.dataset.data_dir = "/moved"
-    tune._check_stale_workdir(str(tmp_path), other_steps)  # Budget and paths may differ.
+    tuner._check_stale_workdir(str(tmp_path), other_steps)  # Budget and paths may differ.
     with pytest.raises(RuntimeError, match="another config \\(alpha differ\\)"):
-        tune._check_stale_workdir(str(tmp_path), tune.trial_config(config, {"alpha_max": 1.0}))
-    tune._check_stale_workdir(str(tmp_path / "fresh"), config)  # Nothing there yet.
+        tuner._check_stale_workdir(str(tmp_path), tune.trial_config(config, {"alpha_max": 1.0}))
+    tuner._check_stale_workdir(str(tmp_path / "fresh"), config)  # Nothing there yet.
 
 
 def _parse(*args):
@@ -303,16 +307,16 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
     npz = _tiny_npz(tmp_path / "bg.npz", classes=2, drawers=2)
     config = demo.get_config("tiny")
     options = _options(tmp_path, npz)
-    tune._check_search_file(options, config)
-    tune._check_search_file(options, config)  # Same settings: fine.
+    driver._check_search_file(options, config)
+    driver._check_search_file(options, config)  # Same settings: fine.
     moved = _options(tmp_path, "/elsewhere/bg.npz", max_trials=5)
-    tune._check_search_file(moved, config)  # Paths and the trial budget may change.
+    driver._check_search_file(moved, config)  # Paths and the trial budget may change.
     with pytest.raises(tune.SearchMismatchError, match="objective, space differ"):
-        tune._check_search_file(_options(tmp_path, npz, objective="val_pixel",
-                                         space=tune.parse_space()), config)
+        driver._check_search_file(_options(tmp_path, npz, objective="val_pixel",
+                                           space=tune.parse_space()), config)
     config.alpha.start = 0.1
     with pytest.raises(tune.SearchMismatchError, match="config differ"):
-        tune._check_search_file(options, config)
+        driver._check_search_file(options, config)
 
 
 # ---------------------------------------------------------------- Searches (real training)
@@ -330,9 +334,9 @@ def test_two_trial_search_writes_summary_plot_and_a_loadable_best_config(
     assert sorted(r["alpha_max"] for r in rows) == [0.0, 1.0]
     for row in rows:
         workdir = os.path.join(root, "trials", row["trial_id"])
-        result = tune._read_json(os.path.join(workdir, "train_result.json"))
+        result = jsonio.read_json(os.path.join(workdir, "train_result.json"))
         assert result["train/step"] == 4 and result["total_steps_run"] == 4
-        trained = tune._read_json(os.path.join(workdir, "config.json"))
+        trained = jsonio.read_json(os.path.join(workdir, "config.json"))
         assert trained["alpha"]["max"] == row["alpha_max"]  # The trial's α reached training.
         assert 0.0 <= row["objective"] <= 1.0 and row["steps"] == 4
         assert row["alpha_end"] == row["alpha_max"]  # +0.5 every step: reached by step 4.
@@ -348,7 +352,7 @@ def test_two_trial_search_writes_summary_plot_and_a_loadable_best_config(
     path = os.path.join(root, "best_config.py")
     loaded = _load_config_file(path, "--config.train.num_steps=7")
     assert loaded.train.num_steps == 7
-    best_trained = tune._read_json(os.path.join(best["workdir"], "config.json"))
+    best_trained = jsonio.read_json(os.path.join(best["workdir"], "config.json"))
     for field in ("max", "increment", "interval", "start_step"):
         assert loaded.alpha[field] == best_trained["alpha"][field], field
     assert loaded.alpha.max == best["alpha_max"]
@@ -375,7 +379,7 @@ def test_failed_trial_is_recorded_and_the_search_goes_on(kanjivg_data_dir, tmp_p
     first, second = summary["trials"]
     assert first["status"] == "FAILED" and second["status"] == "COMPLETED"
     assert first["error"] == "RuntimeError: injected training failure"
-    record = tune._read_json(os.path.join(options.directory, "trials", "0", "tune_result.json"))
+    record = jsonio.read_json(os.path.join(options.directory, "trials", "0", "tune_result.json"))
     assert record["status"] == "FAILED" and "injected training failure" in record["traceback"]
     assert summary["best_trial"]["trial_id"] == "1"
     md = open(os.path.join(options.directory, "summary.md")).read()
@@ -388,7 +392,7 @@ def test_failed_trial_is_recorded_and_the_search_goes_on(kanjivg_data_dir, tmp_p
                        max_consecutive_failed_trials=2)
     with pytest.raises(tune.SearchStopped, match="2 consecutive failed trials"):
         tune.search(_config(kanjivg_data_dir), stopped)
-    summary = tune._read_json(os.path.join(stopped.directory, "summary.json"))
+    summary = jsonio.read_json(os.path.join(stopped.directory, "summary.json"))
     assert summary["counts"] == {"FAILED": 2} and "consecutive" in summary["stopped"]
     assert not os.path.exists(os.path.join(stopped.directory, "best_config.py"))
 
@@ -406,7 +410,7 @@ def test_hyperband_with_val_pixel_continues_the_best_trial_from_its_checkpoint(
     assert [r["status"] for r in rows.values()] == ["COMPLETED"] * 3
     assert [r["epochs"] for r in rows.values()] == [1, 1, 2]
     assert all(0 < r["objective"] < 100 for r in rows.values())
-    record = tune._read_json(os.path.join(options.directory, "trials", "0", "tune_result.json"))
+    record = jsonio.read_json(os.path.join(options.directory, "trials", "0", "tune_result.json"))
     assert record["eval"]["examples"] == 32  # The whole eval split, not a batch of it.
     third = summary["trials"][2]
     first_two = summary["trials"][:2]
@@ -458,9 +462,9 @@ def test_sigkill_after_the_first_trial_then_rerun_finishes_without_retraining_it
     for name, text in first_files.items():  # Neither re-trained nor re-evaluated.
         assert open(os.path.join(root, "trials", "0", name)).read() == text, name
     assert f"(step {killed_at})" in done.stderr  # The second trial resumed its checkpoint.
-    result = tune._read_json(os.path.join(second, "train_result.json"))
+    result = jsonio.read_json(os.path.join(second, "train_result.json"))
     assert result["train/step"] == 12 and result["total_steps_run"] == 12 - killed_at
-    summary = tune._read_json(os.path.join(root, "summary.json"))
+    summary = jsonio.read_json(os.path.join(root, "summary.json"))
     assert summary["counts"] == {"COMPLETED": 2}
     assert os.path.exists(os.path.join(root, "best_config.py"))
 
@@ -480,5 +484,10 @@ def test_real_omniglot_background_halves(shared_data):
 def test_doctests():
     import doctest
 
-    result = doctest.testmod(tune)
-    assert result.failed == 0 and result.attempted >= 8
+    from sketchembednet import tuning
+
+    modules = [tune] + [getattr(tuning, name) for name in (
+        "space", "options", "objectives", "tuner", "driver", "report", "jsonio")]
+    results = [doctest.testmod(module) for module in modules]
+    failed, attempted = (sum(r[i] for r in results) for i in (0, 1))
+    assert failed == 0 and attempted >= 8
