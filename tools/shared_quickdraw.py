@@ -61,20 +61,18 @@ def link_shared_quickdraw(shared: str | os.PathLike, out: str | os.PathLike) -> 
     return targets
 
 
-_SHARED = flags.DEFINE_string(
-    "shared", os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data"),
-    "The real-data pack (default: $SKETCHEMBEDNET_SHARED_DATA or ../shared/data).")
-_OUT = flags.DEFINE_string("out", None, "Folder to fill with <class>.ndjson symlinks.")
-
-
 def main(argv):
     del argv
-    targets = link_shared_quickdraw(_SHARED.value, _OUT.value)
+    values = flags.FLAGS
+    targets = link_shared_quickdraw(values.shared, values.out)
     counts = {name: sum(1 for _ in open(path, encoding="utf-8")) for name, path in targets.items()}
-    print(f"{_OUT.value}: {len(targets)} classes, {sum(counts.values())} drawings "
+    print(f"{values.out}: {len(targets)} classes, {sum(counts.values())} drawings "
           f"(largest: {', '.join(sorted(counts, key=counts.get)[-3:])})", file=sys.stdout)
 
 
-if __name__ == "__main__":
-    flags.mark_flag_as_required("out")
+if __name__ == "__main__":  # Flags only here: tests import this module beside other CLIs.
+    flags.DEFINE_string(
+        "shared", os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data"),
+        "The real-data pack (default: $SKETCHEMBEDNET_SHARED_DATA or ../shared/data).")
+    flags.DEFINE_string("out", None, "Folder to fill with <class>.ndjson symlinks.", required=True)
     app.run(main)
