@@ -350,7 +350,8 @@ def test_train_with_export_flag_then_export_cli(kanjivg_data_dir, tmp_path):
         [sys.executable, "-m", "sketchembednet.export", f"--workdir={workdir}", f"--out={other}",
          f"--results_json={results}"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
-    assert "| **tiny (this model)** | 40.00 ± 1.00 |" in open(os.path.join(other, "README.md")).read()
+    card = open(os.path.join(other, "README.md")).read()
+    assert "| **tiny (this model)** | 40.00 ± 1.00 |" in card
     again = subprocess.run(
         [sys.executable, "-m", "sketchembednet.export", f"--workdir={workdir}", f"--out={other}"],
         env=env, capture_output=True, text=True, timeout=600)

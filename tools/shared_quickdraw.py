@@ -44,7 +44,8 @@ def link_shared_quickdraw(shared: str | os.PathLike, out: str | os.PathLike) -> 
     for folder, big in ((shared / SMALL, False), (shared / LARGE, True)):
         files = sorted(folder.glob("*.ndjson")) if folder.is_dir() else []
         if not files:
-            raise FileNotFoundError(f"{folder}: no .ndjson files; is {shared} the shared data pack?")
+            raise FileNotFoundError(
+                f"{folder}: no .ndjson files; is {shared} the shared data pack?")
         for path in files:
             if big and path.stem in SKIPPED:
                 continue
