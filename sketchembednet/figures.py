@@ -39,18 +39,6 @@ import sys
 from absl import app
 from absl import flags
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir of a SketchEmbedNet.")
-_QUICKDRAW_DIR = flags.DEFINE_string("quickdraw_dir", None,
-                                     "Folder of Quick, Draw! simplified <class>.ndjson files.")
-_OMNIGLOT_NPZ = flags.DEFINE_string(
-    "omniglot_npz", None, "images_background.npz (default: the shared data pack's, if present).")
-_OUT = flags.DEFINE_string("out", None, "Folder for the PNGs, results.json and index.md.")
-_SECTIONS = flags.DEFINE_list("sections", ["generation", "recognisability", "structure"],
-                              "Which experiments to run.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of every sample, split and projection.")
-_MIN_SEEN = flags.DEFINE_integer(
-    "min_seen_per_class", 20, "Seen classes need this many held-out drawings (recognisability).")
-
 SECTIONS = ("generation", "recognisability", "structure")
 HELD_OUT = ("validation", "test")
 
@@ -60,7 +48,7 @@ def _class_files(folder: str, classes) -> dict:
     return {c: path for c, path in files.items() if os.path.exists(path)}
 
 
-def _quickdraw_sets(folder: str, image_size: int) -> dict:
+def _quickdraw_sets(folder: str, image_size: int, min_seen: int) -> dict:
     """Seen (held-out drawings) and unseen Quickdraw classes as LabelledImages, plus the
     training drawings of the seen classes (the recognisability classifier's)."""
     from sketchembednet.evaluation import generation
@@ -73,7 +61,7 @@ def _quickdraw_sets(folder: str, image_size: int) -> dict:
                                 f"and {len(unseen_files)} of its 45 held-out classes as "
                                 "<class>.ndjson; it needs some of each")
     seen = generation.quickdraw_images(seen_files, image_size, splits=HELD_OUT,
-                                       min_per_class=_MIN_SEEN.value)
+                                       min_per_class=min_seen)
     big_files = {c: seen_files[c] for c in seen.class_names}
     return {
         "seen": seen,
@@ -82,10 +70,9 @@ def _quickdraw_sets(folder: str, image_size: int) -> dict:
     }
 
 
-def _omniglot(image_size: int):
+def _omniglot(path: str | None, image_size: int):
     from sketchembednet.evaluation import datasets
 
-    path = _OMNIGLOT_NPZ.value
     if not path:
         shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
         path = os.path.join(shared, datasets.SHARED_NPZ)
@@ -168,32 +155,48 @@ def _structure_lines(structure) -> list:
     return lines
 
 
+def define_flags() -> None:
+    """Defines the CLI's flags (in ``run``: tests import this module beside other CLIs)."""
+    flags.DEFINE_string("workdir", None, "Training workdir of a SketchEmbedNet.", required=True)
+    flags.DEFINE_string("quickdraw_dir", None,
+                        "Folder of Quick, Draw! simplified <class>.ndjson files.", required=True)
+    flags.DEFINE_string("omniglot_npz", None,
+                        "images_background.npz (default: the shared data pack's, if present).")
+    flags.DEFINE_string("out", None, "Folder for the PNGs, results.json and index.md.",
+                        required=True)
+    flags.DEFINE_list("sections", list(SECTIONS), "Which experiments to run.")
+    flags.DEFINE_integer("seed", 0, "Seed of every sample, split and projection.")
+    flags.DEFINE_integer("min_seen_per_class", 20,
+                         "Seen classes need this many held-out drawings (recognisability).")
+
+
 def main(argv):
     del argv
     from sketchembednet.evaluation import generation
     from sketchembednet.evaluation import loading
     from sketchembednet.evaluation import structure
 
-    unknown = set(_SECTIONS.value) - set(SECTIONS)
+    values = flags.FLAGS
+    unknown = set(values.sections) - set(SECTIONS)
     if unknown:
         raise app.UsageError(f"--sections: unknown {sorted(unknown)}; choose from {SECTIONS}")
-    model, _, checkpoint = loading.model_from_workdir(_WORKDIR.value)
+    model, _, checkpoint = loading.model_from_workdir(values.workdir)
     if not hasattr(model, "sample"):
-        raise app.UsageError(f"{_WORKDIR.value}: a {type(model).__name__} cannot draw; "
+        raise app.UsageError(f"{values.workdir}: a {type(model).__name__} cannot draw; "
                              "figures need a SketchEmbedNet workdir")
     image_size = structure.model_image_shape(model)[0]
-    out, seed = _OUT.value, _SEED.value
+    out, seed = values.out, values.seed
     os.makedirs(out, exist_ok=True)
-    result = {"workdir": _WORKDIR.value, "checkpoint": checkpoint, "seed": seed,
+    result = {"workdir": values.workdir, "checkpoint": checkpoint, "seed": seed,
               "generation": None, "recognisability": {}, "structure": None}
-    qd = _quickdraw_sets(_QUICKDRAW_DIR.value, image_size)
-    if "generation" in _SECTIONS.value:
+    qd = _quickdraw_sets(values.quickdraw_dir, image_size, values.min_seen_per_class)
+    if "generation" in values.sections:
         sets = {"seen classes (held-out drawings)": qd["seen"], "unseen classes": qd["unseen"]}
-        omniglot = _omniglot(image_size)
+        omniglot = _omniglot(values.omniglot_npz, image_size)
         if omniglot is not None:
             sets["Omniglot (unseen dataset)"] = omniglot
         result["generation"] = generation.run(model, sets, out, seed=seed)
-    if "recognisability" in _SECTIONS.value:
+    if "recognisability" in values.sections:
         classifier = generation.train_image_classifier(qd["seen_train"], seed=seed, progress=True)
         result["recognisability"]["seen classes"] = generation.recognisability(
             model, classifier, qd["seen_train"], qd["seen"], seed=seed, progress=True,
@@ -203,8 +206,8 @@ def main(argv):
         result["recognisability"]["unseen classes"] = generation.recognisability(
             model, None, unseen_train, generation.subset(qd["unseen"], test_idx), seed=seed,
             progress=True, examples_path=os.path.join(out, "recognisability_unseen.png"))
-    if "structure" in _SECTIONS.value:
-        drawings = structure.load_quickdraw_folder(_QUICKDRAW_DIR.value, None)
+    if "structure" in values.sections:
+        drawings = structure.load_quickdraw_folder(values.quickdraw_dir, None)
         result["structure"] = structure.run(model, drawings, out, seed=seed)
     command = "python -m sketchembednet.figures " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -214,6 +217,11 @@ def main(argv):
     print(f"wrote {out}/index.md and {len(os.listdir(out))} files")
 
 
-if __name__ == "__main__":
-    flags.mark_flags_as_required(["workdir", "quickdraw_dir", "out"])
+def run():
+    """Entry point: defines the flags, then runs :func:`main`."""
+    define_flags()
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
