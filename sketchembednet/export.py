@@ -518,7 +518,7 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
     out = os.path.abspath(out)
     _prepare_out(out, overwrite)
     model, config, source = loading.model_from_workdir(workdir, checkpoint)
-    image_shape = tuple(int(d) for d in loading._dataset_image_shape(config))
+    image_shape = tuple(int(d) for d in loading.dataset_image_shape(config))
     kind = config["model"].get("kind", "sketchembednet")
     rows, meta = _evaluation_rows(results_json, workdir)
     info = _export_info(model, config, image_shape, workdir, source, train_command)

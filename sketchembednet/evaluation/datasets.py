@@ -275,6 +275,16 @@ _ALIASES = {"quickdraw_seen": "quickdraw/seen_eval_45_ndjson",
 SHARED_NPZ = "omniglot/npz_105x105/images_background.npz"  # Under the shared data pack.
 
 
+def tfds_name(spec: str) -> str:
+    """The TFDS ``name/config`` behind an evaluation spec (``spec`` itself if not an alias).
+
+    Example:
+      >>> tfds_name("quickdraw_unseen"), tfds_name("mini_imagenet")
+      ('quickdraw/heldout_45_ndjson', 'mini_imagenet')
+    """
+    return _ALIASES.get(spec, spec)
+
+
 def load(spec: str, *, split: str | None = None, data_dir: str | None = None,
          manual_dir: str | None = None, data_path: str | None = None,
          image_size: int = 28, channels: int = 1, rotations: bool = False,
@@ -298,7 +308,7 @@ def load(spec: str, *, split: str | None = None, data_dir: str | None = None,
     if spec.startswith("folder:"):
         return folder_images(spec.split(":", 1)[1], image_size, channels)
     default_split, kwargs, dedupe = _TFDS_SPECS.get(spec, (None, {}, ()))
-    data = tfds_images(_ALIASES.get(spec, spec), split or default_split, data_dir, manual_dir,
+    data = tfds_images(tfds_name(spec), split or default_split, data_dir, manual_dir,
                        dict(kwargs, **(builder_kwargs or {})), dedupe)
     data.name = spec if spec in _ALIASES else data.name
     return data

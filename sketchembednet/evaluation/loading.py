@@ -41,7 +41,7 @@ def _wrap(fn, image_shape, dtype=tf.uint8):
     return embed_fn
 
 
-def _dataset_image_shape(config: dict) -> tuple:
+def dataset_image_shape(config: dict) -> tuple:
     """The ``image`` shape of the config's dataset, from the builder's info (no data needed)."""
     import tensorflow_datasets as tfds
 
@@ -95,7 +95,7 @@ def model_from_workdir(workdir: str, checkpoint: str | None = None,
         raise FileNotFoundError(f"{config_path}: not found; is {workdir} a training workdir?")
     with open(config_path) as f:
         config = json.load(f)
-    image_shape = tuple(image_shape or _dataset_image_shape(config))
+    image_shape = tuple(image_shape or dataset_image_shape(config))
     model = trainer.build_model(config, image_shape)
     source = _restore(model, workdir, checkpoint)
     logging.info("restored %s (image shape %s)", source, image_shape)
@@ -114,7 +114,7 @@ def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
       FileNotFoundError: naming the workdir if it has no config.json or checkpoint.
     """
     model, config, source = model_from_workdir(workdir, checkpoint, image_shape)
-    image_shape = tuple(image_shape or _dataset_image_shape(config))
+    image_shape = tuple(image_shape or dataset_image_shape(config))
     embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
     embed_fn.source = source
     embed_fn.model = model

@@ -149,7 +149,7 @@ def check_config(config, options: SearchOptions) -> list[str]:
     if options.objective == "fewshot":
         from sketchembednet.evaluation import datasets
 
-        val = datasets._ALIASES.get(options.val_dataset, options.val_dataset)
+        val = datasets.tfds_name(options.val_dataset)
         if val in trained:
             raise ValueError(f"--val_dataset={options.val_dataset} is (a config of) the training "
                              f"dataset {trained}; tune on data no trial trains on")

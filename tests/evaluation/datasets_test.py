@@ -146,3 +146,15 @@ def test_select_per_class_filters_small_classes_and_caps_large_ones():
     np.testing.assert_array_equal(kept.images, again.images)
     with pytest.raises(ValueError, match="toy: no class has 9"):
         datasets.select_per_class(data, min_count=9)
+
+
+def test_tfds_name_resolves_aliases_and_passes_other_names():
+    assert datasets.tfds_name("quickdraw_seen") == "quickdraw/seen_eval_45_ndjson"
+    assert datasets.tfds_name("quickdraw_unseen") == "quickdraw/heldout_45_ndjson"
+    assert datasets.tfds_name("omniglot_strokes/lake") == "omniglot_strokes/lake"
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(datasets).failed == 0

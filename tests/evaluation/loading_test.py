@@ -111,3 +111,7 @@ def test_checkpoint_of_another_model_is_refused_with_its_path(trained, tmp_path)
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"ckpt-10: this checkpoint does not match the model"):
         loading.embed_fn_from_workdir(str(copy))
+
+
+def test_dataset_image_shape_reads_the_builder_info():
+    assert loading.dataset_image_shape({"dataset": {"name": "kanjivg"}}) == (28, 28, 1)
