@@ -40,6 +40,14 @@ def test_alpha_table_aligns_searches_and_averages_only_common_alphas():
     assert compare.alpha_table([("a", a)])["mean"] is None
 
 
+def test_alpha_table_keeps_the_longest_trained_trial_of_an_alpha():
+    summary = _summary([(0.5, 0.7), (0.5, 0.6), (0.5, 0.5)])
+    for trial, steps in zip(summary["trials"], (300, 900, 900)):  # Hyperband budgets.
+        trial["steps"] = steps
+    table = compare.alpha_table([("hb", summary)])
+    assert table["cells"]["hb"] == {0.5: (0.5, 0.01)}  # 900 steps, the later of the two.
+
+
 @pytest.mark.parametrize("searches,mean_of,match", [
     ([], None, "no searches"),
     ([("a", _summary([(0.0, 0.5)])), ("a", _summary([(0.0, 0.5)]))], None, "duplicate"),

@@ -56,8 +56,9 @@ def load_summary(path: str) -> dict:
 def alpha_table(searches: list[tuple[str, dict]], mean_of: list[str] | None = None) -> dict:
     """Objective ± CI by α_max for each ``(label, summary)``, and optionally their mean.
 
-    Only completed trials with an α_max count; a search with two completed trials at one
-    α_max (e.g. a continuous α_max that repeated) keeps the later one.
+    Only completed trials with an α_max count. Where a search has several completed
+    trials at one α_max (Hyperband budgets, a repeated value), the one trained for the
+    most steps is kept, the later one on a tie.
 
     Args:
       searches: labelled ``summary.json`` contents, all with the same objective.
@@ -83,10 +84,11 @@ def alpha_table(searches: list[tuple[str, dict]], mean_of: list[str] | None = No
         raise ValueError(f"the searches have different objectives {sorted(objectives)}")
     cells = {}
     for label, summary in searches:
+        done = [t for t in summary["trials"] if t.get("status") == "COMPLETED"
+                and t.get("objective") is not None and t.get("alpha_max") is not None]
+        done.sort(key=lambda t: t.get("steps") or 0)  # Stable: the later trial wins ties.
         cells[label] = {float(t["alpha_max"]): (float(t["objective"]), t.get("ci95"))
-                        for t in summary["trials"]
-                        if t.get("status") == "COMPLETED" and t.get("objective") is not None
-                        and t.get("alpha_max") is not None}
+                        for t in done}
     alphas = sorted({a for by_alpha in cells.values() for a in by_alpha})
     mean = None
     if mean_of:
