@@ -151,8 +151,11 @@ class Trainer:
                 "also covers padding, so cutting batches would change every example's loss"
             )
         os.makedirs(workdir, exist_ok=True)
-        keras.utils.set_random_seed(int(config.train.seed))
         _, self.info = pipeline.prepare(config.dataset.name, **dataset_source(config.dataset))
+        # Seeded after prepare(): building a dataset runs TF ops (the kanjivg builder renders
+        # images), which advance the seed's op counter. Seeding first made the initial weights,
+        # and so the whole run, depend on whether the dataset was already built.
+        keras.utils.set_random_seed(int(config.train.seed))
         with strategy.scope():
             self.model = self.build_model()
             self.terms = tuple(getattr(self.model, "loss_terms", TERMS))

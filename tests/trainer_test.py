@@ -210,3 +210,29 @@ def test_mixture_of_datasets_trains_and_is_recorded(kanjivg_data_dir, tmp_path):
     with open(tmp_path / "config.json") as f:
         saved = json.load(f)["dataset"]
     assert saved["mix"][0]["split"] == "train[:5%]" and saved["mix_weights"] == [1.0, 1.0]
+
+
+def test_initial_weights_do_not_depend_on_whether_the_dataset_was_built(
+        kanjivg_data_dir, tmp_path, monkeypatch):
+    """A first run builds the dataset (TF ops that advance the seeded RNG); a second reuses it.
+    Both must start from the same weights, or the same command trains differently."""
+    from sketchembednet.data import pipeline
+
+    def weights(workdir):
+        t = trainer.Trainer(tiny_config(kanjivg_data_dir), str(workdir),
+                            tf.distribute.get_strategy())
+        return [v.numpy() for v in t.model.weights]
+
+    reused = weights(tmp_path / "reused")
+    prepare = pipeline.prepare
+
+    def building_prepare(*args, **kwargs):  # What a real build does to the RNG state.
+        tf.random.uniform([3])
+        tf.keras.initializers.GlorotUniform()((4, 4))
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "prepare", building_prepare)
+    built = weights(tmp_path / "built")
+    assert len(built) == len(reused)
+    for a, b in zip(built, reused):
+        np.testing.assert_array_equal(a, b)
