@@ -12,6 +12,9 @@ Importable from every test (``from sketchembednet import testing``):
 * :func:`random_stroke5`: random stroke-5 sketches of random lengths, for model tests.
 * :func:`make_fake_workdir`: a training workdir of a ``demo:tiny`` model with random
   weights, written as training writes it, without training or data.
+* :func:`draw_page`: polylines drawn as a user's page (PIL lines, not this project's
+  renderer) at a given size, line width, position and polarity.
+* :func:`shared_quickdraw_stroke3`: real drawings of the shared data pack.
 
 Example:
   >>> from sketchembednet.layers.mixture_density_head import MixtureDensityHead
@@ -257,3 +260,59 @@ def random_stroke5(batch: int = 4, steps: int = 12, seed: int = 0, min_len: int 
         s5[b, 1:length + 1, 2], s5[b, 1:length + 1, 3] = 1 - lift, lift
         s5[b, length + 1:, 4] = 1
     return tf.constant(s5)
+
+
+def draw_page(polylines, size=105, line_width=3, fill=0.6, position=(0.5, 0.5),
+              invert=False, height=None) -> np.ndarray:
+    """A page with a drawing on it, drawn by PIL (an independent renderer): uint8 ``[H, W, 1]``.
+
+    Args:
+      polylines: list of float ``[k, 2]`` ``(x, y)`` arrays (any units).
+      size: page width (and height unless ``height``) in pixels.
+      line_width: PIL line width in pixels.
+      fill: the drawing's longer side as a fraction of the page's shorter side.
+      position: where the drawing sits, ``(x, y)`` in 0..1 of the free space (0: left/top).
+      invert: white ink on a black page.
+      height: page height (default ``size``).
+
+    Example:
+      >>> page = draw_page([np.array([[0., 0.], [10., 10.]])], size=50, line_width=2)
+      >>> page.shape, int(page.min()), int(page.max())
+      ((50, 50, 1), 0, 255)
+    """
+    from PIL import Image, ImageDraw
+
+    height = size if height is None else height
+    points = np.concatenate(polylines)
+    lo, hi = points.min(0), points.max(0)
+    scale = fill * min(size, height) / max(float((hi - lo).max()), 1e-6)
+    free = np.array([size, height]) - (hi - lo) * scale
+    offset = free * np.asarray(position, np.float64)
+    page = Image.new("L", (size, height), 255)
+    draw = ImageDraw.Draw(page)
+    for line in polylines:
+        xy = [tuple(p) for p in (line - lo) * scale + offset]
+        draw.line(xy * 2 if len(xy) == 1 else xy, fill=0, width=line_width, joint="curve")
+    array = np.asarray(page, np.uint8)[..., None]
+    return 255 - array if invert else array
+
+
+def shared_quickdraw_stroke3(shared_data, classes=("cat", "house", "bicycle", "face", "tree"),
+                             per_class: int = 5) -> list:
+    """Real Quick, Draw! drawings of the shared pack: float32 stroke-3 ``[L, 3]`` each,
+    the first ``per_class`` drawings of every class (in the 256-unit box, y down).
+
+    Example:
+      >>> drawings = shared_quickdraw_stroke3("../shared/data")  # doctest: +SKIP
+    """
+    import itertools
+
+    from sketchembednet.data import quickdraw
+
+    folder = pathlib.Path(shared_data) / "quickdraw" / "simplified_345cls_25each"
+    drawings = []
+    for name in classes:
+        parsed = quickdraw.read_simplified_ndjson(folder / f"{name}.ndjson")
+        drawings += [d.stroke3 for d in itertools.islice(
+            (d for d in parsed if d.stroke3 is not None), per_class)]
+    return drawings

@@ -65,6 +65,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from sketchembednet.data import framing
+
 _FAR_D2 = 1e10  # d^2 reported for pixels of a sketch with no drawn segment.
 _MIN_EXTENT = 1e-6  # Bounding boxes smaller than this (in both axes) are degenerate.
 
@@ -82,7 +84,7 @@ def intensity_from_distance(d2):
       >>> round(float(intensity_from_distance(tf.constant(0.4))), 3)
       0.5
     """
-    return tf.sigmoid(2.0 - 5.0 * d2)
+    return tf.sigmoid(framing.LINE_OFFSET - framing.LINE_SHARPNESS * d2)
 
 
 def stroke5_to_points(stroke5):
@@ -114,8 +116,8 @@ def stroke5_to_points(stroke5):
 
 
 def default_padding(canvas_size: int) -> int:
-    """The paper's canvas padding ``2 * round(S / 10)`` (rounding half to even, as tf.round)."""
-    return 2 * round(canvas_size / 10)
+    """The paper's canvas padding ``2 * round(S / 10)``: :func:`framing.padding`."""
+    return framing.padding(canvas_size)
 
 
 def bbox_transform(points, point_mask, canvas_size, padding=None):

@@ -11,8 +11,12 @@ a white background (255) and black ink, and integer class labels. Sources:
   ``mini_imagenet``);
 * :func:`folder_images`: a folder of class sub-folders of image files.
 
-Resizing is area averaging (``tf.image.resize(method="area")``, i.e.
-antialiased box filtering), then rounding to uint8.
+Every loader frames its images with the project's input contract,
+:func:`sketchembednet.data.preprocessing.preprocess_images`, exactly as the exported
+encoder does: ``framing="fit_ink"`` (the default for drawings) crops each image to its
+ink and fits it as the training renders are; ``"none"`` (photos, e.g. mini-ImageNet)
+only converts channels and area-resizes the whole image. :func:`load` picks the
+framing by the data when ``framing="auto"``.
 
 Example:
   >>> data = LabelledImages(np.full([4, 28, 28, 1], 255, np.uint8), np.array([0, 0, 1, 1]))
@@ -32,6 +36,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 from PIL import Image
 
+from sketchembednet.data import preprocessing
 from sketchembednet.data.errors import DataFileError
 
 ROTATIONS = (0, 90, 180, 270)  # Vinyals et al. 2016: each rotation is a new class.
@@ -75,23 +80,28 @@ class LabelledImages:
         return tuple(self.images.shape[1:])
 
 
-def resize_area(images: np.ndarray, size: int) -> np.ndarray:
-    """uint8 ``[n, H, W, C]`` -> uint8 ``[n, size, size, C]`` by area averaging."""
-    if images.shape[1:3] == (size, size):
-        return images.astype(np.uint8)
-    out = []
-    for start in range(0, len(images), _RESIZE_CHUNK):
-        chunk = tf.cast(images[start : start + _RESIZE_CHUNK], tf.float32)  # [b, H, W, C]
-        resized = tf.image.resize(chunk, (size, size), method="area")  # [b, S, S, C]
-        out.append(tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy())
-    return np.concatenate(out)
+def _framing_for(channels: int, framing: str) -> str:
+    """``auto`` -> ``fit_ink`` for grey (drawings), ``none`` for RGB (photos)."""
+    if framing == "auto":
+        return "fit_ink" if channels == 1 else "none"
+    return preprocessing.check_framing(framing)
 
 
-def omniglot_background(path, image_size: int = 28, rotations: bool = False) -> LabelledImages:
+def frame(images: np.ndarray, image_size: int, channels: int = 1, framing: str = "fit_ink",
+          progress: str | None = None) -> np.ndarray:
+    """uint8 ``[n, H, W, C]`` -> uint8 ``[n, S, S, channels]`` through the preprocessor."""
+    return preprocessing.preprocess_array(images, image_size, channels,
+                                          _framing_for(channels, framing), progress=progress)
+
+
+def omniglot_background(path, image_size: int = 28, rotations: bool = False,
+                        framing: str = "fit_ink") -> LabelledImages:
     """The Omniglot background set (964 characters x 20 drawers) from its npz file.
 
-    The whole 105x105 image is resized (no cropping), as in Vinyals et al.'s 28x28
-    Omniglot. Label = row of the npz = ``char_id - 1``; with ``rotations`` every
+    Each 105x105 page is framed by the preprocessor (``fit_ink``: cropped to the
+    character's ink and fitted as the training renders are); ``framing="none"`` resizes
+    the whole page, as Vinyals et al.'s 28x28 Omniglot (and this project before export
+    format 2) did. Label = row of the npz = ``char_id - 1``; with ``rotations`` every
     image also appears rotated by 90, 180 and 270 degrees counter-clockwise, as
     class ``label * 4 + rotation / 90`` (the ``omniglot_strokes/vinyals`` labels).
 
@@ -100,6 +110,7 @@ def omniglot_background(path, image_size: int = 28, rotations: bool = False) -> 
         (True = white background) and ``labels``.
       image_size: S of the output.
       rotations: add the rotated classes (4x the classes and images).
+      framing: ``"fit_ink"`` or ``"none"`` (see above).
 
     Raises:
       DataFileError: naming the file if it is unreadable or not in this format.
@@ -116,7 +127,7 @@ def omniglot_background(path, image_size: int = 28, rotations: bool = False) -> 
                             f"{raw.dtype} {raw.shape}")
     classes, drawers = raw.shape[:2]
     images = np.where(raw.reshape(-1, *raw.shape[2:], 1), 255, 0).astype(np.uint8)  # [n,H,H,1]
-    images = resize_area(images, image_size)  # [n, S, S, 1]
+    images = frame(images, image_size, 1, framing, progress="omniglot_background")  # [n,S,S,1]
     labels = np.repeat(np.arange(classes), drawers)  # [n]
     if rotations:
         images = np.concatenate([np.rot90(images, r // 90, axes=(1, 2)) for r in ROTATIONS])
@@ -124,12 +135,14 @@ def omniglot_background(path, image_size: int = 28, rotations: bool = False) -> 
     logging.info("omniglot_background: %d images of %d classes from %s", len(images),
                  len(np.unique(labels)), path)
     return LabelledImages(np.ascontiguousarray(images), labels,
-                          name=f"omniglot_background{'_rot' if rotations else ''}")
+                          name=f"omniglot_background{'_rot' if rotations else ''}"
+                               f"{'' if framing == 'fit_ink' else f'[framing={framing}]'}")
 
 
 def tfds_images(name: str, split: str | None = None, data_dir: str | None = None,
                 manual_dir: str | None = None, builder_kwargs: dict | None = None,
-                dedupe_keys: tuple = ()) -> LabelledImages:
+                dedupe_keys: tuple = (), framing: str | None = None,
+                image_size: int | None = None) -> LabelledImages:
     """The ``image`` and ``label`` features of a (prepared if needed) TFDS dataset.
 
     Args:
@@ -141,6 +154,9 @@ def tfds_images(name: str, split: str | None = None, data_dir: str | None = None
       dedupe_keys: features identifying a drawing; examples repeating one are
         dropped (``omniglot_strokes/lake_small``: small1 and small2 share two
         alphabets, so ``("label", "drawer")``).
+      framing: None (the images as stored), ``"auto"``, ``"fit_ink"`` or ``"none"``
+        (through the preprocessor, see :func:`frame`).
+      image_size: output size with ``framing`` (default: the stored size).
 
     Raises:
       DataFileError: if the split is empty or has no ``image``/``label`` features.
@@ -170,11 +186,15 @@ def tfds_images(name: str, split: str | None = None, data_dir: str | None = None
     if duplicates:
         logging.info("%s[%s]: dropped %d duplicate drawings", name, split, duplicates)
     names = getattr(features["label"], "names", None)
-    return LabelledImages(np.stack(images), np.array(labels), names, name=f"{name}[{split}]")
+    images = np.stack(images)  # [n, H, W, C]
+    if framing is not None:
+        images = frame(images, image_size or images.shape[1], images.shape[-1], framing,
+                       progress=name)
+    return LabelledImages(images, np.array(labels), names, name=f"{name}[{split}]")
 
 
-def _load_image_file(path: pathlib.Path, mode: str, size: int) -> np.ndarray:
-    """One image file as uint8 ``[size, size, C]``; transparency composited on white."""
+def _load_image_file(path: pathlib.Path, mode: str) -> np.ndarray:
+    """One image file as uint8 ``[H, W, C]``; transparency composited on white."""
     try:
         with Image.open(path) as image:
             image.load()
@@ -185,20 +205,19 @@ def _load_image_file(path: pathlib.Path, mode: str, size: int) -> np.ndarray:
             array = np.asarray(image.convert(mode), np.uint8)
     except Exception as e:  # PIL raises many types for unreadable files.
         raise DataFileError(f"{path}: not a readable image ({type(e).__name__}: {e})") from e
-    array = array.reshape(*array.shape[:2], -1)  # [H, W, C]
-    return resize_area(array[None], size)[0] if array.shape[:2] != (size, size) else array
+    return array.reshape(*array.shape[:2], -1)  # [H, W, C]
 
 
 def folder_images(root, image_size: int = 28, channels: int = 1,
-                  invert: bool = False) -> LabelledImages:
+                  invert: bool = False, framing: str = "auto") -> LabelledImages:
     """Images from ``root/<class>/<file>``, any size and format PIL reads.
 
     Classes are the sub-folders in sorted order (label = position); files are
     read in sorted order; hidden files (``.*``) are skipped. Each image is made
     grayscale (``channels=1``) or RGB (``channels=3``), transparent pixels are
-    composited on white, and the image is resized (area) to ``image_size``
-    squared, ignoring the aspect ratio. The model expects black ink on white:
-    pass ``invert`` for white-on-black images.
+    composited on white, and the image is framed by the preprocessor (``framing``:
+    ``auto`` is ``fit_ink`` for grey, ``none`` for RGB). ``fit_ink`` detects
+    white-on-black images itself; with ``none`` pass ``invert`` for them.
 
     Raises:
       DataFileError: naming the folder if it has no class folders or a class
@@ -218,7 +237,11 @@ def folder_images(root, image_size: int = 28, channels: int = 1,
         if not files:
             raise DataFileError(f"{folder}: class folder holds no image files")
         for path in files:
-            images.append(_load_image_file(path, "L" if channels == 1 else "RGB", image_size))
+            array = _load_image_file(path, "L" if channels == 1 else "RGB")  # [H, W, C]
+            try:
+                images.append(frame(array[None], image_size, channels, framing)[0])
+            except (ValueError, tf.errors.InvalidArgumentError) as e:
+                raise DataFileError(f"{path}: cannot be framed ({e})") from e
             labels.append(label)
     images = np.stack(images)  # [n, S, S, C]
     if invert:
@@ -288,7 +311,7 @@ def tfds_name(spec: str) -> str:
 def load(spec: str, *, split: str | None = None, data_dir: str | None = None,
          manual_dir: str | None = None, data_path: str | None = None,
          image_size: int = 28, channels: int = 1, rotations: bool = False,
-         builder_kwargs: dict | None = None) -> LabelledImages:
+         builder_kwargs: dict | None = None, framing: str = "auto") -> LabelledImages:
     """A dataset by the evaluation CLI's name.
 
     Specs: ``omniglot_background`` (the npz at ``data_path``), ``folder:<path>``,
@@ -297,18 +320,25 @@ def load(spec: str, *, split: str | None = None, data_dir: str | None = None,
     ``<class>.ndjson`` files in ``manual_dir``, all splits, missing classes
     allowed), or any other TFDS name with ``image`` and ``label`` features.
 
+    Images go through the preprocessor with ``framing``: ``auto`` is ``fit_ink`` for
+    drawings (grey images) and ``none`` for photos (``mini_imagenet``, RGB folders).
+
     Raises:
-      ValueError: for ``omniglot_background`` without ``data_path``.
+      ValueError: for ``omniglot_background`` without ``data_path``, or an unknown
+        ``framing``.
     """
+    if framing != "auto":
+        preprocessing.check_framing(framing)
     if spec == "omniglot_background":
         if not data_path:
             raise ValueError("omniglot_background needs data_path: the images_background.npz "
                              f"file (<shared data>/{SHARED_NPZ})")
-        return omniglot_background(data_path, image_size, rotations)
+        return omniglot_background(data_path, image_size, rotations,
+                                   _framing_for(1, framing))
     if spec.startswith("folder:"):
-        return folder_images(spec.split(":", 1)[1], image_size, channels)
+        return folder_images(spec.split(":", 1)[1], image_size, channels, framing=framing)
     default_split, kwargs, dedupe = _TFDS_SPECS.get(spec, (None, {}, ()))
     data = tfds_images(tfds_name(spec), split or default_split, data_dir, manual_dir,
-                       dict(kwargs, **(builder_kwargs or {})), dedupe)
+                       dict(kwargs, **(builder_kwargs or {})), dedupe, framing=framing)
     data.name = spec if spec in _ALIASES else data.name
     return data

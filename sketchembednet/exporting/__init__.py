@@ -1,0 +1,1 @@
+"""Exporting helpers: the TF Hub modules and the model card (``sketchembednet.export``)."""
