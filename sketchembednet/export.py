@@ -3,6 +3,7 @@ r"""Exports a training workdir as SavedModels that are TF Hub modules, with a mo
     python -m sketchembednet.export --workdir=runs/kanjivg-cpu --out=exported/kanjivg-cpu \
         [--checkpoint=runs/kanjivg-cpu/checkpoints/ckpt-2000] \
         [--results_json=docs/results/omniglot_background.json] [--overwrite]
+    python -m sketchembednet.export --from_export=exported/old --out=exported/old --overwrite
 
 writes (see :func:`export`)::
 
@@ -163,13 +164,63 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
     _prepare_out(out, overwrite)
     model, config, source = loading.model_from_workdir(workdir, checkpoint)
     image_shape = tuple(int(d) for d in loading.dataset_image_shape(config))
-    framing = preprocessing.check_framing(framing or hub_modules.default_framing(image_shape))
-    kind = config["model"].get("kind", "sketchembednet")
     rows, meta = model_card.evaluation_rows(results_json, workdir)
     info = _export_info(model, config, image_shape, workdir, source, train_command)
-    info["framing"] = framing
-    info["evaluation"] = dict(meta, rows=rows) if rows else None
+    paths = _write(model, config, info, rows, meta, out, framing, notes)
+    logging.info("exported %s (%s) to %s", source, info["kind"], out)
+    return paths
 
+
+def reexport(export_dir: str, out: str, results_json: str | None = None,
+             notes: str | None = None, framing: str | None = None,
+             overwrite: bool = False) -> dict:
+    """Writes an earlier export again in the current export format, with the same weights.
+
+    The model is rebuilt from the export's ``config.json`` and its weights are read
+    from its ``encoder/`` and ``decoder/`` (:func:`load_for_finetuning`); the training
+    facts (workdir, checkpoint, steps, wall time, command, stroke scale) are carried
+    over from its ``export`` section, so no training workdir is needed. ``out`` may be
+    ``export_dir`` itself (with ``overwrite``): the new export is written beside it
+    and swapped in.
+
+    Args:
+      export_dir: a folder written by :func:`export` (any format version).
+      out: the new export folder.
+      results_json, notes, framing, overwrite: as :func:`export`; ``results_json`` rows
+        are matched to the original training workdir recorded in the export.
+
+    Returns:
+      dict of paths, as :func:`export`.
+
+    Example:
+      >>> reexport("exported/old", "exported/new")  # doctest: +SKIP
+    """
+    config = _read_json(os.path.join(export_dir, "config.json"))
+    if config is None or "export" not in config:
+        raise FileNotFoundError(f"{export_dir}: no config.json of an export")
+    out = os.path.abspath(out)
+    _prepare_out(out, overwrite)
+    old = config.pop("export")
+    model = load_for_finetuning(export_dir)
+    image_shape = tuple(int(d) for d in old["image_shape"])
+    rows, meta = model_card.evaluation_rows(results_json, old["workdir"])
+    info = dict(old, format_version=FORMAT_VERSION, exported=datetime.date.today().isoformat(),
+                reexported_from=dict(format_version=old.get("format_version", 1),
+                                     exported=old.get("exported")))
+    info.pop("evaluation", None)
+    paths = _write(model, config, info, rows, meta, out, framing or old.get("framing"), notes)
+    logging.info("re-exported %s (format %s) to %s (format %s)", export_dir,
+                 old.get("format_version", 1), out, FORMAT_VERSION)
+    return paths
+
+
+def _write(model, config, info, rows, meta, out, framing, notes) -> dict:
+    """Saves the modules, config.json and model card into a temporary folder beside ``out``,
+    then swaps it in (an interrupted export leaves ``out`` as it was)."""
+    image_shape = tuple(int(d) for d in info["image_shape"])
+    framing = preprocessing.check_framing(framing or hub_modules.default_framing(image_shape))
+    info = dict(info, framing=framing, evaluation=dict(meta, rows=rows) if rows else None)
+    has_decoder = info["kind"] == "sketchembednet"
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=os.path.basename(out) + ".tmp-", dir=parent)
@@ -177,7 +228,7 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
         encoder = hub_modules.EncoderModule(model, image_shape, framing)
         tf.saved_model.save(encoder, os.path.join(tmp, ENCODER),
                             signatures=encoder.signature_functions())
-        if kind == "sketchembednet":
+        if has_decoder:
             decoder = hub_modules.DecoderModule(model)
             tf.saved_model.save(decoder, os.path.join(tmp, DECODER),
                                 signatures=decoder.signature_functions())
@@ -185,14 +236,12 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
             json.dump(dict(config, export=info), f, indent=2, sort_keys=True)
         with open(os.path.join(tmp, "README.md"), "w") as f:
             f.write(model_card.model_card(config, info, model_card.evaluation_markdown(rows, meta),
-                                         notes or ""))
+                                          notes or ""))
         if os.path.exists(out):
             shutil.rmtree(out)
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    logging.info("exported %s (%s) to %s", source, kind, out)
-    has_decoder = kind == "sketchembednet"
     return dict(out=out, encoder=os.path.join(out, ENCODER),
                 decoder=os.path.join(out, DECODER) if has_decoder else None,
                 config=os.path.join(out, "config.json"), readme=os.path.join(out, "README.md"))
@@ -273,6 +322,16 @@ def main(argv):
     if values.notes:
         with open(values.notes) as f:
             notes = f.read()
+    if bool(values.workdir) == bool(values.from_export):
+        raise app.UsageError("give one of --workdir (a training workdir) or --from_export (an "
+                             "earlier export to write again in the current format)")
+    if values.from_export:
+        if values.checkpoint or values.train_command:
+            raise app.UsageError("--checkpoint and --train_command need --workdir")
+        paths = reexport(values.from_export, values.out, values.results_json or None, notes,
+                         values.framing or None, values.overwrite)
+        print(f"re-exported {values.from_export} to {paths['out']} (format {FORMAT_VERSION})")
+        return
     paths = export(values.workdir, values.out, values.checkpoint or None,
                    values.results_json or None, values.overwrite,
                    values.train_command or None, notes, values.framing or None)
@@ -285,7 +344,9 @@ def run():
     from absl import app
     from absl import flags
 
-    flags.DEFINE_string("workdir", None, "Training workdir to export.", required=True)
+    flags.DEFINE_string("workdir", "", "Training workdir to export.")
+    flags.DEFINE_string("from_export", "", "An earlier export to write again in the current "
+                        "format (same weights; no workdir needed).")
     flags.DEFINE_string("out", None, "Export folder, e.g. exported/<name>.", required=True)
     flags.DEFINE_string("checkpoint", "", "Checkpoint prefix (default: the latest).")
     flags.DEFINE_string("results_json", "",

@@ -99,11 +99,11 @@ labels = np.arange(len(x["gray105"])) % 2
 y = np.tile(labels, 4)
 pages = np.tile(x["gray105"], [4, 1, 1, 1])
 head = tf.keras.layers.Dense(2)  # hub.load: a plain TF training loop on the module
-opt = tf.keras.optimizers.SGD(0.1)
+opt = tf.keras.optimizers.SGD(0.5)
 losses = []
 for _ in range(5):
     with tf.GradientTape() as tape:
-        logits = head(enc(pages))
+        logits = head(tf.math.l2_normalize(enc(pages), -1))
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
     grads = tape.gradient(loss, head.trainable_variables)
     opt.apply_gradients(zip(grads, head.trainable_variables))
@@ -112,7 +112,7 @@ r["fit_hub_load"] = losses
 before = [v.numpy().copy() for v in enc.trainable_variables]
 tf_model = tf_keras.Sequential([tf_keras.Input((None, None, 1), dtype=tf.uint8),
                                 hub.KerasLayer(encoder_path, trainable=True),
-                                tf_keras.layers.Dense(2)])
+                                tf_keras.layers.UnitNormalization(), tf_keras.layers.Dense(2)])
 tf_model.compile(tf_keras.optimizers.Adam(1e-3),
                  tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 r["fit_keras_layer"] = tf_model.fit(pages, y, epochs=5, verbose=0).history["loss"]
@@ -120,7 +120,8 @@ r["keras_layer_encoder_changed"] = any(
     not np.array_equal(b, v.numpy()) for b, v in zip(before, tf_model.layers[0].weights))
 inp = keras.Input((None, None, 1), dtype="uint8")
 frozen = keras.layers.TFSMLayer(encoder_path, call_endpoint="serving_default", trainable=False)
-k3_head = keras.Model(inp, keras.layers.Dense(2)(frozen(inp)["embedding"]))
+k3_head = keras.Model(inp, keras.layers.Dense(2)(
+    keras.layers.UnitNormalization()(frozen(inp)["embedding"])))
 k3_head.compile(keras.optimizers.Adam(1e-2),
                 keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 r["fit_tfsm_layer"] = k3_head.fit(pages, y, epochs=5, verbose=0).history["loss"]

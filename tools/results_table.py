@@ -5,9 +5,12 @@ r"""Regenerates the README's results table from real training runs (issue 7).
         --random=cpu --episodes=1000 --readme=README.md \
         --json=docs/results/omniglot_background.json
 
-For every run (a training workdir) it reads ``config.json`` and ``train_result.json``
-(dataset, model, steps, wall time), embeds the Omniglot *background* set once with
-the run's latest checkpoint and runs the project's few-shot evaluator: 5- and 20-way,
+For every run (a training workdir, or an export folder: its weights) it reads
+``config.json`` and ``train_result.json`` or the export's record (dataset, model, steps,
+wall time), embeds each ``--route`` once (``pages``: the Omniglot *background* pages
+framed by the preprocessor; ``pages_unframed``: resized whole, as before it;
+``strokes``: rendered from Omniglot's strokes) and runs the project's few-shot
+evaluator: 5- and 20-way,
 1- and 5-shot, ``--episodes`` episodes, logistic regression on L2-normalised mu,
 mean ± 95% CI. ``--random`` adds the Random CNN baseline (an untrained encoder of that
 preset). The Markdown table replaces the text between ``<!-- results:begin -->`` and
@@ -38,7 +41,17 @@ import sys
 from absl import app
 from absl import flags
 
-_RUNS = flags.DEFINE_multi_string("run", [], "name=workdir, once per run, in table order.")
+_RUNS = flags.DEFINE_multi_string(
+    "run", [], "name=path, once per run, in table order; path: a training workdir (its "
+    "latest checkpoint) or an export folder (its weights).")
+_ROUTES = flags.DEFINE_multi_enum(
+    "route", ["pages"], ["pages", "pages_unframed", "strokes"],
+    "Evaluation routes, in table order: pages (Omniglot background pages framed by the "
+    "preprocessor), pages_unframed (the same resized whole, as before the preprocessor), "
+    "strokes (omniglot_strokes/lake_small rendered from the official strokes).")
+_MANUAL_DIR = flags.DEFINE_string(
+    "manual_dir", None, "strokes route: the Omniglot zips (default: the shared pack's).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "strokes route: TFDS data dir.")
 _RANDOM = flags.DEFINE_string("random", "cpu", "Preset of the Random CNN row ('' for none).")
 _EPISODES = flags.DEFINE_integer("episodes", 1000, "Episodes per setting.")
 _SEED = flags.DEFINE_integer("seed", 0, "Episode seed.")
@@ -71,9 +84,13 @@ def main(argv):
         markers, report = (results.PROBE_BEGIN, results.PROBE_END), dict(sets=sets)
     else:
         rows = results.evaluate_rows(runs, _RANDOM.value, _EPISODES.value, _SEED.value,
-                                     _DATA_PATH.value)
+                                     _DATA_PATH.value, _ROUTES.value, _MANUAL_DIR.value,
+                                     _DATA_DIR.value)
         block = results.markdown(rows, _EPISODES.value, command)
-        markers, report = (results.BEGIN, results.END), dict(episodes=_EPISODES.value)
+        markers = (results.BEGIN, results.END)
+        report = dict(episodes=_EPISODES.value,
+                      routes={r: results.ROUTES[r][1] for r in _ROUTES.value},
+                      dataset=" / ".join(results.ROUTES[r][1] for r in _ROUTES.value))
     print(block)
     if _BLOCK.value:
         markers = (f"<!-- {_BLOCK.value}:begin -->", f"<!-- {_BLOCK.value}:end -->")

@@ -23,8 +23,8 @@ image enters every model the same way.
    threshold, interpolated between pixel centres), its longer side is scaled to
    ``framing.ink_extent(S)`` (what a training rendering's ink spans: 23.3 px at 28),
    keeping the aspect ratio, and its centre goes to the canvas centre. So a training
-   render passes through almost unchanged (scale ~1, shift ~0). A dot (ink at most twice
-   as long as its line is wide) is not blown up: it becomes a rendered dot.
+   render passes through almost unchanged (scale ~1, shift ~0). A dot (ink at most 1.5
+   times as long as its line is wide) is not blown up: it becomes a rendered dot.
 5. **Line width.** Lines thinner than a rendered line after scaling (thin pen on a
    large page) are first thickened by 3x3 dilations, so they do not fade away.
 6. **Resample** with an anti-aliased Keys cubic filter (``ScaleAndTranslate``), rescale
@@ -55,6 +55,7 @@ from sketchembednet.data import framing as framing_lib
 FRAMINGS = ("fit_ink", "none")
 MIN_CONTRAST = 0.1  # Below this relative contrast an image has no ink (a blank canvas).
 MAX_DILATIONS = 64  # Cap on the 3x3 dilations that thicken thin lines (step 5).
+DOT_RATIO = 1.5  # Ink no longer than this many line widths is a dot (step 4).
 _EPS = 1e-6
 _KERNEL = "keyscubic"  # ScaleAndTranslate filter, anti-aliased (chosen by measurement).
 
@@ -139,8 +140,8 @@ def _ink_intensity(gray, invert_light_on_dark: bool):
 
 def _line_width(mask):
     """Estimated line width (pixels) of a bool ink mask ``[H, W]``: 2 * area / boundary."""
-    ink = tf.cast(mask, tf.float32)[None, :, :, None]  # [1, H, W, 1]
-    eroded = -tf.nn.max_pool2d(-ink, 3, 1, "SAME")  # an ink pixel whose 8 neighbours are ink
+    ink = tf.pad(tf.cast(mask, tf.float32), [[1, 1], [1, 1]])[None, :, :, None]  # outside: no ink
+    eroded = -tf.nn.max_pool2d(-ink, 3, 1, "VALID")  # ink pixels whose 8 neighbours are ink
     area = tf.reduce_sum(ink)
     boundary = area - tf.reduce_sum(eroded)
     return 2.0 * area / tf.maximum(boundary, 1.0)
@@ -173,9 +174,10 @@ def _fit_one(ink, image_size: int):
     c0, c1 = _ink_edges(tf.reduce_max(ink, 0))  # columns
     extent = tf.maximum(tf.maximum(r1 - r0, c1 - c0), _EPS)  # pixels
     width = _line_width(mask)  # pixels
-    # Output px per input px. A dot (ink no longer than twice its width) is drawn at a
-    # rendered line's width, as the renderer draws a one-point sketch, not blown up.
-    scale = tf.where(extent > 2.0 * width, framing_lib.ink_extent(image_size) / extent,
+    # Output px per input px. A dot (ink at most 1.5 times as long as its line is wide;
+    # a filled square or disc has 2) is drawn at a rendered line's width, as the renderer
+    # draws a one-point sketch, not blown up.
+    scale = tf.where(extent > DOT_RATIO * width, framing_lib.ink_extent(image_size) / extent,
                      framing_lib.line_width() / width)
     # Thicken lines that would be thinner than a rendered line (thin pen on a large page):
     # 3x3 dilations, +2 px each. (Thinning thick lines by erosion was measured worse.)

@@ -121,6 +121,35 @@ def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
     return embed_fn
 
 
+def is_export(path: str) -> bool:
+    """Whether ``path`` is a folder written by ``sketchembednet.export`` (not a workdir)."""
+    config_path = os.path.join(path, "config.json")
+    if not os.path.exists(config_path):
+        return False
+    with open(config_path) as f:
+        return "export" in json.load(f)
+
+
+def embed_fn_from_export(export_dir: str):
+    """An ``embed_fn`` of an export's weights, rebuilt as the Keras model
+    (``export.load_for_finetuning``): it takes images already framed at the model's size,
+    like :func:`embed_fn_from_workdir` (the evaluator's datasets are framed). For raw
+    pages use the SavedModel itself (:func:`embed_fn_from_saved_model`).
+
+    Returns:
+      ``embed_fn``; ``embed_fn.source`` is ``export_dir`` and ``embed_fn.model`` the model.
+    """
+    from sketchembednet import export
+
+    model = export.load_for_finetuning(export_dir)
+    with open(os.path.join(export_dir, "config.json")) as f:
+        image_shape = tuple(json.load(f)["export"]["image_shape"])
+    embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
+    embed_fn.source = os.path.abspath(export_dir)
+    embed_fn.model = model
+    return embed_fn
+
+
 def embed_fn_from_saved_model(path: str, signature: str = "serving_default"):
     """An ``embed_fn`` from a SavedModel whose signature maps uint8 images to embeddings.
 

@@ -1,9 +1,12 @@
 """The README's results table: few-shot rows from training workdirs, as Markdown.
 
 Used by ``tools/results_table.py`` (the command line). :func:`evaluate_rows` runs the
-project's few-shot evaluator on the Omniglot background set for each workdir (plus an
-optional Random CNN row); :func:`markdown` renders the rows; :func:`replace_block`
-swaps the table into a file between ``BEGIN`` and ``END`` markers.
+project's few-shot evaluator for each run (a training workdir or an export folder, plus
+an optional Random CNN row) on each evaluation route of :data:`ROUTES` (Omniglot
+background pages framed by the preprocessor, the same pages resized whole as before the
+preprocessor, or characters rendered from Omniglot's strokes); :func:`markdown` renders
+the rows; :func:`replace_block` swaps the table into a file between ``BEGIN`` and
+``END`` markers.
 
 Example:
   >>> rows = [dict(name="Random CNN", workdir=None,
@@ -21,6 +24,20 @@ import os
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROBE_BEGIN, PROBE_END = "<!-- probe:begin -->", "<!-- probe:end -->"
 SETTINGS = ((5, 1), (5, 5), (20, 1), (20, 5))
+# Evaluation routes: name -> (short label for the table, description).
+ROUTES = {
+    "pages": ("pages, framed",
+              "the Omniglot **background** pages (`images_background.npz`: 964 characters x 20 "
+              "drawers, 105x105) framed by the preprocessor (`fit_ink`: cropped to the ink and "
+              "fitted as the training renders)"),
+    "pages_unframed": ("pages, whole-page resize",
+                       "the same pages area-resized whole to 28x28 (`framing=none`: how every "
+                       "table was measured before the preprocessor)"),
+    "strokes": ("strokes, rendered",
+                "`omniglot_strokes/lake_small`: the characters of the official background "
+                "*small1* + *small2* sets rendered from their strokes by the training "
+                "renderer, as the paper does"),
+}
 # The linear-probe sets on a Quickdraw folder: (column, TFDS name, split, min and max
 # images per class). "seen": held-out drawings (validation + test by key hash, never
 # trained on) of the paper's 300 training classes that have at least 20 of them;
@@ -34,50 +51,98 @@ PROBES = (
 )
 
 
-def _train_info(workdir: str) -> dict:
-    with open(os.path.join(workdir, "config.json")) as f:
+def _train_info(path: str) -> dict:
+    """Training facts of a workdir (its train_result.json) or an export (its export section)."""
+    with open(os.path.join(path, "config.json")) as f:
         config = json.load(f)
     names = [config["dataset"]["name"]] + [m["name"] for m in config["dataset"].get("mix") or ()]
     info = dict(dataset="` + `".join(names), preset=config["model"]["preset"],
                 kind=config["model"].get("kind", "sketchembednet"),
                 batch=config["train"]["batch_size"])
-    result_path = os.path.join(workdir, "train_result.json")
-    if os.path.exists(result_path):
-        with open(result_path) as f:
+    result = config.get("export")
+    if result is not None:  # an export: the facts recorded from its workdir
+        result = {"train/step": result.get("final_step") or result.get("checkpoint_step"),
+                  "total_wall_seconds": result.get("total_wall_seconds"),
+                  "workdir": result.get("workdir")}
+    elif os.path.exists(os.path.join(path, "train_result.json")):
+        with open(os.path.join(path, "train_result.json")) as f:
             result = json.load(f)
+    if result:
         info.update(steps=result.get("train/step"),
-                    wall_minutes=round(result.get("total_wall_seconds", 0) / 60, 1))
+                    wall_minutes=round((result.get("total_wall_seconds") or 0) / 60, 1))
+        if result.get("workdir"):
+            info["trained_in"] = result["workdir"]
     return info
 
 
-def evaluate_rows(runs: list[tuple[str, str]], random_preset: str, episodes: int, seed: int,
-                  data_path: str | None) -> list[dict]:
+def load_route(route: str, data_path: str | None = None, manual_dir: str | None = None,
+               data_dir: str | None = None):
+    """The :class:`datasets.LabelledImages` of an evaluation route of :data:`ROUTES`.
+
+    ``pages*`` read the background npz (``data_path``, default: the shared pack's);
+    ``strokes`` builds ``omniglot_strokes/lake_small`` from the Omniglot zips in
+    ``manual_dir`` (default: the shared pack's ``omniglot/brendenlake``).
+    """
     from sketchembednet.evaluation import datasets
+
+    if route not in ROUTES:
+        raise ValueError(f"unknown route {route!r}; expected one of {sorted(ROUTES)}")
+    shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
+    if route == "strokes":
+        return datasets.load("omniglot_strokes/lake_small", data_dir=data_dir,
+                             manual_dir=manual_dir or os.path.join(shared, "omniglot",
+                                                                   "brendenlake"))
+    return datasets.load("omniglot_background",
+                         data_path=data_path or os.path.join(shared, datasets.SHARED_NPZ),
+                         image_size=28, channels=1,
+                         framing="fit_ink" if route == "pages" else "none")
+
+
+def evaluate_rows(runs: list[tuple[str, str]], random_preset: str, episodes: int, seed: int,
+                  data_path: str | None, routes=("pages",), manual_dir: str | None = None,
+                  data_dir: str | None = None) -> list[dict]:
+    """Few-shot rows: every run on every route (rows grouped by route, in ``runs`` order).
+
+    Args:
+      runs: ``(name, path)``: a training workdir (its latest checkpoint) or an export.
+      random_preset: adds a Random CNN row of this preset ('' for none).
+      episodes, seed: of the few-shot evaluator.
+      data_path, manual_dir, data_dir: see :func:`load_route`.
+      routes: names of :data:`ROUTES`.
+
+    Returns:
+      dicts with ``name``, ``input`` (the route), ``workdir`` (the path), ``results``
+      (``"5w1s"`` -> accuracy and ci95 in %) and the run's training facts.
+    """
     from sketchembednet.evaluation import fewshot
 
-    shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
-    data = datasets.load("omniglot_background",
-                         data_path=data_path or os.path.join(shared, datasets.SHARED_NPZ),
-                         image_size=28, channels=1)
+    sets = {route: load_route(route, data_path, manual_dir, data_dir) for route in routes}
     rows = []
-    for name, workdir, embed_fn in _models(runs, random_preset, data.image_shape, seed):
-        embeddings = fewshot.compute_embeddings(embed_fn, data.images)
-        results = {}
-        for ways, shots in SETTINGS:
-            r = fewshot.evaluate_embeddings(embeddings, data.labels, ways, shots, episodes,
-                                            None, seed, progress=True)
-            results[f"{ways}w{shots}s"] = dict(accuracy=100 * r["accuracy"], ci95=100 * r["ci95"])
-        row = dict(name=name, workdir=workdir, results=results)
-        if workdir:
-            row.update(_train_info(workdir), checkpoint=embed_fn.source)
-        rows.append(row)
+    models = list(_models(runs, random_preset, (28, 28, 1), seed))
+    for route, data in sets.items():
+        for name, path, embed_fn in models:
+            embeddings = fewshot.compute_embeddings(embed_fn, data.images)
+            results = {}
+            for ways, shots in SETTINGS:
+                r = fewshot.evaluate_embeddings(embeddings, data.labels, ways, shots, episodes,
+                                                None, seed, progress=True)
+                results[f"{ways}w{shots}s"] = dict(accuracy=100 * r["accuracy"],
+                                                   ci95=100 * r["ci95"])
+            row = dict(name=name, input=route, workdir=path, results=results,
+                       classes=data.num_classes, images=len(data.labels))
+            if path:
+                row.update(_train_info(path), checkpoint=embed_fn.source)
+                row["workdir"] = row.pop("trained_in", path)  # an export: its training workdir
+                row["path"] = path
+            rows.append(row)
     return rows
 
 
 def _models(runs, random_preset, image_shape, seed):
     from sketchembednet.evaluation import loading
 
-    models = [(name, workdir, loading.embed_fn_from_workdir(workdir)) for name, workdir in runs]
+    models = [(name, path, loading.embed_fn_from_export(path) if loading.is_export(path)
+               else loading.embed_fn_from_workdir(path)) for name, path in runs]
     if random_preset:
         models.append((f"Random CNN (`{random_preset}`, untrained)", None,
                        loading.random_encoder_embed_fn(random_preset, image_shape, seed)))
@@ -168,24 +233,32 @@ def probe_markdown(rows: list[dict], sets: dict, command: str) -> str:
 
 
 def markdown(rows: list[dict], episodes: int, command: str) -> str:
+    """The few-shot table; an ``input`` column when the rows come from several routes."""
     date = datetime.date.today().isoformat()
+    routes = list(dict.fromkeys(row.get("input", "pages") for row in rows))
+    counts = {row.get("input", "pages"): (row.get("classes"), row.get("images")) for row in rows}
+    described = "; ".join(
+        (f"**{ROUTES[r][0]}**: " if len(routes) > 1 else "") + ROUTES[r][1]
+        + (f" ({counts[r][0]} classes, {counts[r][1]} images)" if counts[r][0] else "")
+        for r in routes)
+    several = len(routes) > 1
     lines = [
-        f"Few-shot accuracy (%) on the Omniglot **background** set (964 classes; 20 images "
-        f"each at 28×28), {episodes} episodes per setting, logistic regression on "
-        f"L2-normalised μ, mean ± 95% CI. Generated {date} by:",
+        f"Few-shot accuracy (%) on {described}; {episodes} episodes per setting, logistic "
+        f"regression on L2-normalised μ, mean ± 95% CI. Generated {date} by:",
         "",
         "```bash",
         command,
         "```",
         "",
-        "| model | trained on | steps × batch | wall | 5-way 1-shot | 5-way 5-shot | "
-        "20-way 1-shot | 20-way 5-shot |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | " + ("input | " if several else "") + "trained on | steps × batch | wall | "
+        "5-way 1-shot | 5-way 5-shot | 20-way 1-shot | 20-way 5-shot |",
+        "|---|" + ("---|" if several else "") + "---|---|---|---|---|---|---|",
     ]
     for row in rows:
         cells = [f"{row['results'][f'{w}w{s}s']['accuracy']:.2f} ± "
                  f"{row['results'][f'{w}w{s}s']['ci95']:.2f}" for w, s in SETTINGS]
-        lines.append(f"| {row['name']} | " + " | ".join(_run_cells(row) + cells) + " |")
+        route = [ROUTES[row.get("input", "pages")][0]] if several else []
+        lines.append(f"| {row['name']} | " + " | ".join(route + _run_cells(row) + cells) + " |")
     return "\n".join(lines)
 
 

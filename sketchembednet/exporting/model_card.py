@@ -58,7 +58,7 @@ def evaluation_rows(results_json: str | None, workdir: str):
         " names its workdir. The file's rows (other models) are shown for comparison only.")
     return rows, dict(note=note, episodes=results.get("episodes"),
                       command=results.get("command"), source=results_json,
-                      dataset=results.get("dataset"), framing=results.get("framing"))
+                      dataset=results.get("dataset"), routes=results.get("routes"))
 
 
 def evaluation_markdown(rows, meta) -> str:
@@ -68,18 +68,23 @@ def evaluation_markdown(rows, meta) -> str:
     if not rows:
         return "No evaluation was recorded for this export (no `--results_json` given).\n"
     lines = [] if not meta.get("note") else [meta["note"], ""]
-    framing = meta.get("framing")
-    framed = f", images framed by the preprocessor (`{framing}`)" if framing else ""
-    lines += [f"Few-shot accuracy (%) on {meta.get('dataset') or 'the Omniglot background set'}"
-              f"{framed}, {meta.get('episodes') or '?'} episodes per setting, mean ± 95% CI "
-              f"(from `{os.path.basename(meta['source'])}`)."]
+    routes = list(dict.fromkeys(row.get("input", "pages") for row in rows))
+    several = len(routes) > 1
+    described = meta.get("dataset") or "the Omniglot background set"
+    if meta.get("routes"):
+        described = "; ".join(
+            (f"**{results_lib.ROUTES[r][0]}**: " if several else "") + text
+            for r, text in meta["routes"].items() if r in results_lib.ROUTES)
+    lines += [f"Few-shot accuracy (%) on {described}; {meta.get('episodes') or '?'} episodes "
+              f"per setting, mean ± 95% CI (from `{os.path.basename(meta['source'])}`)."]
     if meta.get("command"):
         lines += ["", "```bash", meta["command"], "```"]
     settings = results_lib.SETTINGS
     header = " | ".join(f"{w}-way {s}-shot" for w, s in settings)
-    lines += ["", f"| model | {header} |", "|---" * (len(settings) + 1) + "|"]
+    lines += ["", f"| model | {'input | ' if several else ''}{header} |",
+              "|---" * (len(settings) + 1 + several) + "|"]
     for row in rows:
-        cells = []
+        cells = [results_lib.ROUTES[row.get("input", "pages")][0]] if several else []
         for w, s in settings:
             r = row.get("results", {}).get(f"{w}w{s}s")
             cells.append(f"{r['accuracy']:.2f} ± {r['ci95']:.2f}" if r else "–")

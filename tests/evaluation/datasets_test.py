@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sketchembednet.data import framing
 from sketchembednet.data.errors import DataFileError
 from sketchembednet.evaluation import datasets
 
@@ -18,16 +19,23 @@ def test_omniglot_background_real_file(background, shared_data):
     assert background.images.dtype == np.uint8
     assert background.labels.tolist() == np.repeat(np.arange(964), 20).tolist()
     assert background.num_classes == 964
-    # White background, black ink: borders are white and ink is the minority.
-    border = np.concatenate([background.images[:, 0], background.images[:, :, -1]])
-    assert np.mean(border == 255) > 0.99  # (A few drawings touch the edge.)
-    assert 0.8 < np.mean(background.images > 128) < 0.99
-    assert background.images.min() == 0 or background.images.min() < 64  # Some dark ink.
-    # Area resizing keeps the ink share of the 105x105 originals.
+    # Framed as the training renders: grey ink (darkest 30) on white, the ink's longer
+    # side about 23 px and centred, so the 3 px borders are white.
+    images = background.images[..., 0].astype(np.float64)
+    assert (images.min(axis=(1, 2)) == framing.render_ink_grey()).all()
+    border = np.concatenate([images[:, :2].ravel(), images[:, -2:].ravel(),
+                             images[:, :, :2].ravel(), images[:, :, -2:].ravel()])
+    assert np.mean(border == 255) > 0.99
+    ink = images < 128
+    rows, cols = ink.any(2), ink.any(1)
+    extent = np.maximum(rows.sum(1), cols.sum(1))  # rows / columns holding ink
+    assert np.median(extent) in (23, 24) and extent.max() <= 26
+    # framing="none" resizes the whole page: it keeps the 105 px pages' ink share.
+    whole = datasets.omniglot_background(shared_data / datasets.SHARED_NPZ, framing="none")
     with np.load(shared_data / datasets.SHARED_NPZ) as npz:
-        ink = 1.0 - npz["images"][:50].mean()
-    resized_ink = 1.0 - background.images[: 50 * 20].astype(np.float64).mean() / 255
-    assert resized_ink == pytest.approx(ink, rel=0.02)
+        ink_share = 1.0 - npz["images"][:50].mean()
+    resized_ink = 1.0 - whole.images[: 50 * 20].astype(np.float64).mean() / 255
+    assert resized_ink == pytest.approx(ink_share, rel=0.02)
 
 
 def _write_npz(path, images):
@@ -38,10 +46,14 @@ def test_omniglot_npz_conversion_and_rotations(tmp_path):
     images = np.ones([3, 2, 105, 105], bool)
     images[:, :, :35, :35] = False  # Ink in the top-left ninth.
     _write_npz(tmp_path / "small.npz", images)
-    data = datasets.omniglot_background(tmp_path / "small.npz", image_size=21)
+    data = datasets.omniglot_background(tmp_path / "small.npz", image_size=21, framing="none")
     assert data.images.shape == (6, 21, 21, 1)
     assert (data.images[:, :7, :7] == 0).all() and (data.images[:, 7:, :] == 255).all()
-    rotated = datasets.omniglot_background(tmp_path / "small.npz", 21, rotations=True)
+    framed = datasets.omniglot_background(tmp_path / "small.npz", image_size=21)
+    square = framed.images[0, ..., 0] < 128  # The ink block fitted (18.3 px) and centred.
+    assert square[2:19, 2:19].all() and not square[[0, -1]].any() and not square[:, [0, -1]].any()
+    rotated = datasets.omniglot_background(tmp_path / "small.npz", 21, rotations=True,
+                                           framing="none")
     assert rotated.images.shape == (24, 21, 21, 1)
     assert sorted(set(rotated.labels.tolist())) == list(range(12))
     # Class 4c + 1: the same drawing rotated 90 degrees counter-clockwise: ink bottom-left.
@@ -80,12 +92,18 @@ def test_folder_loader(tmp_path):
     data = datasets.folder_images(tmp_path / "data", image_size=28)
     assert data.images.shape == (6, 28, 28, 1) and data.images.dtype == np.uint8
     assert data.class_names == ["bar", "circle"] and data.labels.tolist() == [0] * 3 + [1] * 3
-    bar = data.images[0, ..., 0]
-    assert bar[0].min() == 255 and bar[14].max() < 128  # White background, a black bar.
+    bar = data.images[0, ..., 0]  # A black bar across a transparent canvas, fitted.
+    assert bar[:12].min() == 255 and bar[16:].min() == 255
+    assert (bar[13:15, 4:24] == framing.render_ink_grey()).all()
+    # The squares sit at three positions on their pages: framed, they are one image.
+    for i in (4, 5):
+        np.testing.assert_allclose(data.images[i].astype(int), data.images[3], atol=1)
     rgb = datasets.folder_images(tmp_path / "data", image_size=32, channels=3)
     assert rgb.images.shape == (6, 32, 32, 3)
-    inverted = datasets.folder_images(tmp_path / "data", image_size=28, invert=True)
-    np.testing.assert_array_equal(inverted.images, 255 - data.images)
+    inverted = datasets.folder_images(tmp_path / "data", image_size=28, invert=True,
+                                      framing="none")
+    whole = datasets.folder_images(tmp_path / "data", image_size=28, framing="none")
+    np.testing.assert_array_equal(inverted.images, 255 - whole.images)
 
 
 def test_folder_loader_errors(tmp_path):
