@@ -17,7 +17,9 @@ The model is one of ``--workdir`` (a training workdir: latest checkpoint),
 ``--ways`` x ``--shots`` setting reuses the embeddings. ``--episodes`` defaults
 to the paper's: 2000 for Omniglot, 1000 for mini-ImageNet (2000 otherwise).
 ``omniglot_background`` reads ``--data_path`` (default: the npz of the shared
-data pack at ``$SKETCHEMBEDNET_SHARED_DATA``). Prints a table, writes ``--json``.
+data pack at ``$SKETCHEMBEDNET_SHARED_DATA``). Images are framed by the input
+preprocessor as the exported encoder frames them (``--framing``: ``fit_ink`` for
+drawings, ``none`` for photos by default). Prints a table, writes ``--json``.
 """
 
 import json
@@ -40,6 +42,11 @@ _DATA_PATH = flags.DEFINE_string("data_path", None, "The npz of omniglot_backgro
 _IMAGE_SIZE = flags.DEFINE_integer("image_size", None, "S for npz/folder data (default: model's).")
 _CHANNELS = flags.DEFINE_integer("channels", None, "1 or 3 for folder data (default: model's).")
 _ROTATIONS = flags.DEFINE_bool("rotations", False, "omniglot_background: add rotated classes.")
+_FRAMING = flags.DEFINE_enum(
+    "framing", "auto", ["auto", "fit_ink", "none"],
+    "How images are framed before embedding (sketchembednet.data.preprocessing): fit_ink "
+    "crops each to its ink and fits it as the training renders; none resizes whole images; "
+    "auto: fit_ink for drawings, none for photos (mini_imagenet, RGB folders).")
 _WAYS = flags.DEFINE_list("ways", ["20"], "N (comma-separated for several).")
 _SHOTS = flags.DEFINE_list("shots", ["1"], "K (comma-separated for several).")
 _EPISODES = flags.DEFINE_integer("episodes", None, "Episodes per setting.")
@@ -79,7 +86,7 @@ def _data(image_shape):
         manual_dir=_MANUAL_DIR.value, data_path=data_path,
         image_size=_IMAGE_SIZE.value or (image_shape[0] if image_shape else 28),
         channels=_CHANNELS.value or (image_shape[-1] if image_shape else 1),
-        rotations=_ROTATIONS.value)
+        rotations=_ROTATIONS.value, framing=_FRAMING.value)
     if _MIN_PER_CLASS.value or _MAX_PER_CLASS.value:
         data = datasets.select_per_class(data, _MIN_PER_CLASS.value, _MAX_PER_CLASS.value,
                                          _SEED.value)
@@ -149,6 +156,7 @@ def main(argv):
     results = (_fewshot if argv[1] == "fewshot" else _linear_probe)(embeddings, data)
     if _JSON.value:
         report = {"command": argv[1], "model": model, "dataset": data.name,
+                  "framing": _FRAMING.value,
                   "num_images": len(data.labels), "num_classes": data.num_classes,
                   "results": results}
         os.makedirs(os.path.dirname(os.path.abspath(_JSON.value)), exist_ok=True)
