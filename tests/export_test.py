@@ -463,3 +463,31 @@ def test_model_card_names_every_mixed_source_and_its_licence():
             "in proportion to their sizes") in card
     assert "CC BY-SA 3.0" in card and "CC BY 4.0" in card
     assert "## Notes" not in card
+
+
+def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):
+    workdir, paths, model = exported
+    old_config = json.loads(open(paths["config"]).read())
+    old_config["export"]["format_version"] = 1  # as an export written before the framing
+    del old_config["export"]["framing"]
+    old = tmp_path / "old"
+    import shutil
+
+    shutil.copytree(paths["out"], old)
+    (old / "config.json").write_text(json.dumps(old_config))
+    results = tmp_path / "results.json"
+    row = {"name": "tiny", "workdir": workdir, "input": "pages",
+           "results": {"5w1s": {"accuracy": 40.0, "ci95": 1.0}}}
+    results.write_text(json.dumps({"episodes": 10, "rows": [row]}))
+    new = export.reexport(str(old), str(old), results_json=str(results), overwrite=True)
+    info = json.loads(open(new["config"]).read())["export"]
+    assert info["format_version"] == export.FORMAT_VERSION and info["framing"] == "fit_ink"
+    assert info["reexported_from"]["format_version"] == 1
+    for key in ("workdir", "checkpoint", "total_steps_run", "encoder_variables"):
+        assert info[key] == old_config["export"][key], key
+    assert "| **tiny (this model)** | 40.00 ± 1.00 |" in open(new["readme"]).read()
+    pages = _pages()[:2]
+    loaded = tf.saved_model.load(new["encoder"])
+    np.testing.assert_allclose(loaded(pages).numpy(), _embed(model, pages), atol=ATOL, rtol=0)
+    with pytest.raises(FileNotFoundError, match="no config.json of an export"):
+        export.reexport(str(tmp_path), str(tmp_path / "x"))

@@ -130,8 +130,8 @@ Exported {exported} by sketchembednet {version} from `{workdir}`. Contents: {par
 
 ## Limitations
 
-- Trained only on {names}; other domains (natural photos, text documents) are out of distribution: embeddings there are not meaningful without
-  fine-tuning.
+- Trained only on {names}; other domains (natural photos, text documents) are out of
+  distribution: embeddings there are not meaningful without fine-tuning.
 - Inputs are reduced to {size}: fine detail is lost. {framing_limits}
 - Not evaluated for fairness, robustness or safety-critical use.
 {decoder_limits}

@@ -23,7 +23,8 @@ def omniglot_half(npz_path, half: int = 0, image_size: int = 28, seed: int = VAL
     ``half=0`` is the first ``ceil(C / 2)`` classes of
     ``np.random.default_rng(seed).permutation(C)`` (482 of 964), ``half=1`` the rest;
     all 20 drawings of a class go to the same half. The search tunes on one half
-    (``--val_half``, default 0); report a tuned model on the other one.
+    (``--val_half``, default 0); report a tuned model on the other one. The pages are
+    framed by the input preprocessor (``fit_ink``), as the exported encoder frames them.
 
     Returns:
       ``datasets.LabelledImages`` with the original class labels (npz rows).
