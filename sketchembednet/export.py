@@ -202,7 +202,6 @@ def reexport(export_dir: str, out: str, results_json: str | None = None,
     _prepare_out(out, overwrite)
     old = config.pop("export")
     model = load_for_finetuning(export_dir)
-    image_shape = tuple(int(d) for d in old["image_shape"])
     rows, meta = model_card.evaluation_rows(results_json, old["workdir"])
     info = dict(old, format_version=FORMAT_VERSION, exported=datetime.date.today().isoformat(),
                 reexported_from=dict(format_version=old.get("format_version", 1),
