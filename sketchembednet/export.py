@@ -50,17 +50,23 @@ from absl import logging
 from sketchembednet.data import preprocessing
 from sketchembednet.exporting import hub_modules
 from sketchembednet.exporting import model_card
+from sketchembednet.exporting import read_json
 
 ENCODER = "encoder"
 DECODER = "decoder"
 FORMAT_VERSION = 2  # of config.json's "export" section (2: the encoder frames its input)
 
-# ------ Workdir facts
-def _read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+# ------ Workdir and export facts
+def read_export_config(export_dir: str) -> dict:
+    """The ``config.json`` of an export (its training config plus the ``export`` section).
+
+    Raises:
+      FileNotFoundError: naming ``export_dir`` if it holds no export's config.json.
+    """
+    config = read_json(os.path.join(export_dir, "config.json"))
+    if config is None or "export" not in config:
+        raise FileNotFoundError(f"{export_dir}: no config.json of an export")
+    return config
 
 
 def _stroke_scale(config: dict):
@@ -85,7 +91,7 @@ def _export_info(model, config, image_shape, workdir, source, train_command) -> 
     import sketchembednet
 
     kind = config["model"].get("kind", "sketchembednet")
-    result = _read_json(os.path.join(workdir, "train_result.json")) or {}
+    result = read_json(os.path.join(workdir, "train_result.json")) or {}
     suffix = source.rsplit("-", 1)[-1]
     return dict(
         format_version=FORMAT_VERSION,
@@ -195,9 +201,7 @@ def reexport(export_dir: str, out: str, results_json: str | None = None,
     Example:
       >>> reexport("exported/old", "exported/new")  # doctest: +SKIP
     """
-    config = _read_json(os.path.join(export_dir, "config.json"))
-    if config is None or "export" not in config:
-        raise FileNotFoundError(f"{export_dir}: no config.json of an export")
+    config = read_export_config(export_dir)
     out = os.path.abspath(out)
     _prepare_out(out, overwrite)
     old = config.pop("export")
@@ -293,9 +297,7 @@ def load_for_finetuning(export_dir: str):
     """
     from sketchembednet import trainer
 
-    config = _read_json(os.path.join(export_dir, "config.json"))
-    if config is None or "export" not in config:
-        raise FileNotFoundError(f"{export_dir}: no config.json of an export")
+    config = read_export_config(export_dir)
     info = config["export"]
     model = trainer.build_model(config, tuple(info["image_shape"]))
     _load_into(os.path.join(export_dir, ENCODER), model.encoder.variables,

@@ -40,7 +40,6 @@ from sketchembednet.data import preprocessing
 from sketchembednet.data.errors import DataFileError
 
 ROTATIONS = (0, 90, 180, 270)  # Vinyals et al. 2016: each rotation is a new class.
-_RESIZE_CHUNK = 1024
 
 
 @dataclasses.dataclass
@@ -215,9 +214,9 @@ def folder_images(root, image_size: int = 28, channels: int = 1,
     Classes are the sub-folders in sorted order (label = position); files are
     read in sorted order; hidden files (``.*``) are skipped. Each image is made
     grayscale (``channels=1``) or RGB (``channels=3``), transparent pixels are
-    composited on white, and the image is framed by the preprocessor (``framing``:
-    ``auto`` is ``fit_ink`` for grey, ``none`` for RGB). ``fit_ink`` detects
-    white-on-black images itself; with ``none`` pass ``invert`` for them.
+    composited on white, ``invert`` (for white-on-black images) inverts it, and it is
+    framed by the preprocessor (``framing``: ``auto`` is ``fit_ink`` for grey, ``none``
+    for RGB). ``fit_ink`` also detects white-on-black images itself.
 
     Raises:
       DataFileError: naming the folder if it has no class folders or a class
@@ -238,14 +237,14 @@ def folder_images(root, image_size: int = 28, channels: int = 1,
             raise DataFileError(f"{folder}: class folder holds no image files")
         for path in files:
             array = _load_image_file(path, "L" if channels == 1 else "RGB")  # [H, W, C]
+            if invert:
+                array = 255 - array
             try:
                 images.append(frame(array[None], image_size, channels, framing)[0])
             except (ValueError, tf.errors.InvalidArgumentError) as e:
                 raise DataFileError(f"{path}: cannot be framed ({e})") from e
             labels.append(label)
     images = np.stack(images)  # [n, S, S, C]
-    if invert:
-        images = 255 - images
     logging.info("folder %s: %d images of %d classes", root, len(images), len(classes))
     return LabelledImages(images, np.array(labels), [p.name for p in classes], name=str(root))
 

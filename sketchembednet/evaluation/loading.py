@@ -142,8 +142,7 @@ def embed_fn_from_export(export_dir: str):
     from sketchembednet import export
 
     model = export.load_for_finetuning(export_dir)
-    with open(os.path.join(export_dir, "config.json")) as f:
-        image_shape = tuple(json.load(f)["export"]["image_shape"])
+    image_shape = tuple(export.read_export_config(export_dir)["export"]["image_shape"])
     embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
     embed_fn.source = os.path.abspath(export_dir)
     embed_fn.model = model

@@ -235,13 +235,12 @@ def probe_markdown(rows: list[dict], sets: dict, command: str) -> str:
 def markdown(rows: list[dict], episodes: int, command: str) -> str:
     """The few-shot table; an ``input`` column when the rows come from several routes."""
     date = datetime.date.today().isoformat()
-    routes = list(dict.fromkeys(row.get("input", "pages") for row in rows))
     counts = {row.get("input", "pages"): (row.get("classes"), row.get("images")) for row in rows}
+    several = len(counts) > 1
     described = "; ".join(
-        (f"**{ROUTES[r][0]}**: " if len(routes) > 1 else "") + ROUTES[r][1]
+        (f"**{ROUTES[r][0]}**: " if several else "") + ROUTES[r][1]
         + (f" ({counts[r][0]} classes, {counts[r][1]} images)" if counts[r][0] else "")
-        for r in routes)
-    several = len(routes) > 1
+        for r in counts)
     lines = [
         f"Few-shot accuracy (%) on {described}; {episodes} episodes per setting, logistic "
         f"regression on L2-normalised μ, mean ± 95% CI. Generated {date} by:",

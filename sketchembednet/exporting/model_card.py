@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 
-
-def _read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+from sketchembednet.exporting import read_json
 
 _KIND_NAMES = {"sketchembednet": "SketchEmbedNet", "conv_vae": "Conv-VAE baseline",
                "contrastive": "Contrastive baseline"}
@@ -47,7 +41,7 @@ def evaluation_rows(results_json: str | None, workdir: str):
     with ``this_model`` set on the rows of ``workdir``."""
     if not results_json:
         return [], None
-    results = _read_json(results_json)
+    results = read_json(results_json)
     if results is None:
         raise FileNotFoundError(f"--results_json={results_json}: not found")
     here = os.path.realpath(workdir)

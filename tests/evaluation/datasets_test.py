@@ -102,8 +102,17 @@ def test_folder_loader(tmp_path):
     assert rgb.images.shape == (6, 32, 32, 3)
     inverted = datasets.folder_images(tmp_path / "data", image_size=28, invert=True,
                                       framing="none")
-    whole = datasets.folder_images(tmp_path / "data", image_size=28, framing="none")
-    np.testing.assert_array_equal(inverted.images, 255 - whole.images)
+    for path in sorted((tmp_path / "data").glob("*/*.png")):  # the same files, inverted on disk
+        pixels = datasets._load_image_file(path, "L")[..., 0]
+        target = tmp_path / "negative" / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(255 - pixels).save(target)
+    negative = datasets.folder_images(tmp_path / "negative", image_size=28, framing="none")
+    np.testing.assert_array_equal(inverted.images, negative.images)
+    # invert applies to the file's pixels, before framing: fit_ink then finds dark ink on
+    # a light page again (its polarity check would also have found white-on-black).
+    framed_inverted = datasets.folder_images(tmp_path / "data", image_size=28, invert=True)
+    np.testing.assert_array_equal(framed_inverted.images, data.images)
 
 
 def test_folder_loader_errors(tmp_path):
