@@ -26,7 +26,8 @@ skips the framing. The output ``embedding`` is the encoder mean mu in inference 
 max_len + 1, 5]`` and ``lengths``; ``render(stroke5, canvas_size)`` -> uint8 ``images``
 and float ``intensity``; ``__call__(z)`` is a greedy full-length sample. Offsets are in
 the model's normalised units: multiply by ``stroke_scale`` (``config.json`` ->
-``export.stroke_scale``) for the dataset's units.
+``export.stroke_scale``) for the dataset's units. A model trained on a mix saw every
+source divided by its own scale; ``export.source_stroke_scales`` lists them all.
 
 Both SavedModels are reusable in the TF Hub sense: the saved object has ``variables``,
 ``trainable_variables``, ``regularization_losses`` (empty) and ``__call__``, so
@@ -69,20 +70,33 @@ def read_export_config(export_dir: str) -> dict:
     return config
 
 
-def _stroke_scale(config: dict):
-    """The dataset's ``stroke_scale`` from its prepared TFDS info; None if not available."""
-    try:
-        import tensorflow_datasets as tfds
+def _source_scales(config: dict, workdir: str) -> list[dict]:
+    """Every training source's ``{name, split, stroke_scale}``: from the run's
+    ``sources.json`` (written by the trainer), else from the prepared TFDS infos
+    (a scale is None where the dataset is not available)."""
+    from sketchembednet import trainer
 
-        import tfds_builders  # noqa: F401  (registers the project's builders)
+    recorded = read_json(os.path.join(workdir, trainer.SOURCES_JSON))
+    if recorded:
+        return [dict(name=s["name"], split=s["split"], stroke_scale=s["stroke_scale"])
+                for s in recorded]
+    import tensorflow_datasets as tfds
 
-        dataset = config["dataset"]
-        builder = tfds.builder(dataset["name"], data_dir=dataset.get("data_dir") or None)
-        scale = (builder.info.metadata or {}).get("stroke_scale")
-        return None if scale is None else float(scale)
-    except Exception as e:  # noqa: BLE001  (a missing dataset must not stop an export)
-        logging.warning("stroke_scale unknown: %s", e)
-        return None
+    import tfds_builders  # noqa: F401  (registers the project's builders)
+
+    dataset, out = config["dataset"], []
+    sources = [dict(name=dataset["name"], split=dataset.get("train_split") or "train",
+                    data_dir=dataset.get("data_dir"))] + list(dataset.get("mix") or ())
+    for source in sources:
+        scale = None
+        try:
+            builder = tfds.builder(source["name"], data_dir=source.get("data_dir") or None)
+            scale = (builder.info.metadata or {}).get("stroke_scale")
+        except Exception as e:  # noqa: BLE001  (a missing dataset must not stop an export)
+            logging.warning("stroke_scale of %s unknown: %s", source["name"], e)
+        out.append(dict(name=source["name"], split=source.get("split") or "train",
+                        stroke_scale=None if scale is None else float(scale)))
+    return out
 
 
 # ------ Export
@@ -91,6 +105,7 @@ def _export_info(model, config, image_shape, workdir, source, train_command) -> 
     import sketchembednet
 
     kind = config["model"].get("kind", "sketchembednet")
+    scales = _source_scales(config, workdir)
     result = read_json(os.path.join(workdir, "train_result.json")) or {}
     suffix = source.rsplit("-", 1)[-1]
     return dict(
@@ -101,7 +116,8 @@ def _export_info(model, config, image_shape, workdir, source, train_command) -> 
         image_shape=list(image_shape),
         embedding_dim=int(model.encoder.embedding_dim),
         max_len=int(config["dataset"]["max_len"]),
-        stroke_scale=_stroke_scale(config),
+        stroke_scale=scales[0]["stroke_scale"],
+        source_stroke_scales=scales,
         workdir=os.path.abspath(workdir),
         checkpoint=os.path.abspath(source),
         checkpoint_step=int(suffix) if suffix.isdigit() else None,

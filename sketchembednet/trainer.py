@@ -45,6 +45,7 @@ from absl import logging
 from sketchembednet import distribute
 from sketchembednet import schedules
 from sketchembednet import visualize
+from sketchembednet.data import augment
 from sketchembednet.data import pipeline
 from sketchembednet.data import rasterize
 from sketchembednet.models import presets
@@ -59,6 +60,25 @@ def dataset_source(dataset_config) -> dict:
     kwargs = get("builder_kwargs") or {}
     return {"data_dir": get("data_dir") or None, "manual_dir": get("manual_dir") or None,
             "builder_kwargs": dict(kwargs.to_dict() if hasattr(kwargs, "to_dict") else kwargs)}
+
+
+SOURCES_JSON = "sources.json"
+
+
+def write_json(path: str, value) -> None:
+    """Writes ``value`` as JSON atomically (a temporary file, then a rename)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def data_sources(dataset_config) -> list[dict]:
+    """The training sources of a ``config.dataset``: the main dataset, then ``mix``
+    (the ``sources`` of ``pipeline.load_mixture``)."""
+    sources = [dict(name=dataset_config.name, split=dataset_config.train_split,
+                    **dataset_source(dataset_config))]
+    return sources + [_plain(source) for source in dataset_config.get("mix", ())]
 
 
 def _plain(value):
@@ -151,10 +171,14 @@ class Trainer:
                 "also covers padding, so cutting batches would change every example's loss"
             )
         os.makedirs(workdir, exist_ok=True)
-        _, self.info = pipeline.prepare(config.dataset.name, **dataset_source(config.dataset))
-        # Seeded after prepare(): building a dataset runs TF ops (the kanjivg builder renders
-        # images), which advance the seed's op counter. Seeding first made the initial weights,
-        # and so the whole run, depend on whether the dataset was already built.
+        self.source_infos = [pipeline.prepare(src["name"], src.get("data_dir"),
+                                              manual_dir=src.get("manual_dir"),
+                                              builder_kwargs=src.get("builder_kwargs"))[1]
+                             for src in data_sources(config.dataset)]
+        self.info = self.source_infos[0]
+        # Seeded after prepare(): building a dataset may run TF ops (the builders rendered
+        # images up to version 2.0.0), which advance the seed's op counter. Seeding first made
+        # the initial weights, and so the whole run, depend on whether it was already built.
         keras.utils.set_random_seed(int(config.train.seed))
         with strategy.scope():
             self.model = self.build_model()
@@ -187,21 +211,25 @@ class Trainer:
 
     def _dataset(self, seed: int):
         cfg = self.config.dataset
+        streaming = dict(
+            shuffle_buffer=int(cfg.get("shuffle_buffer", pipeline.DEFAULT_SHUFFLE_BUFFER)),
+            cache_budget_mib=float(cfg.get("cache_budget_mib",
+                                           pipeline.DEFAULT_CACHE_BUDGET_MIB)),
+            augmentation=augment.Augmentation.from_config(cfg.get("augment")))
 
         def dataset_fn(ctx: tf.distribute.InputContext):
             batch_size = ctx.get_per_replica_batch_size(self.global_batch)
             buckets = tuple(cfg.length_buckets) or None
             if cfg.get("mix"):
-                sources = [dict(name=cfg.name, split=cfg.train_split, **dataset_source(cfg))]
-                sources += [_plain(source) for source in cfg.mix]
                 ds, _ = pipeline.load_mixture(
-                    sources, cfg.max_len, batch_size, seed=seed, input_context=ctx,
-                    length_buckets=buckets, weights=tuple(cfg.get("mix_weights", ())) or None)
+                    data_sources(cfg), cfg.max_len, batch_size, seed=seed, input_context=ctx,
+                    length_buckets=buckets, weights=tuple(cfg.get("mix_weights", ())) or None,
+                    **streaming)
                 return ds
             ds, _ = pipeline.load(
                 cfg.name, cfg.train_split, cfg.max_len, batch_size,
                 **dataset_source(cfg), shuffle=True, repeat=True, seed=seed,
-                input_context=ctx, length_buckets=buckets,
+                input_context=ctx, length_buckets=buckets, **streaming,
             )
             return ds
 
@@ -317,10 +345,7 @@ class Trainer:
         result = dict(metrics, total_wall_seconds=total_wall + metrics["train/wall_seconds"],
                       total_steps_run=total_steps + metrics["train/steps_run"],
                       replicas=self.strategy.num_replicas_in_sync)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        write_json(path, result)
 
     def _steps_to_next_event(self, step: int) -> int:
         cfg = self.config.train
@@ -382,8 +407,15 @@ class Trainer:
         return self._restore()
 
     def _save_config(self) -> None:
+        """Writes ``config.json`` and ``sources.json`` (each training source's split,
+        size and ``stroke_scale``: with a mix, every source is normalised by its own)."""
         if not self.chief:
             return
+        sources = [dict(name=info.name, split=src["split"], stroke_scale=info.stroke_scale,
+                        num_examples=info.num_examples.get(src["split"].split("[")[0]),
+                        image_shape=list(info.image_shape), rendered=info.rendered)
+                   for src, info in zip(data_sources(self.config.dataset), self.source_infos)]
+        write_json(os.path.join(self.workdir, SOURCES_JSON), sources)
         path = os.path.join(self.workdir, "config.json")
         new = json.loads(self.config.to_json_best_effort())
         if os.path.exists(path):
@@ -391,10 +423,7 @@ class Trainer:
                 old = json.load(f)
             if old != new:
                 logging.warning("config differs from the one saved in %s; saving the new one", path)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(new, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        write_json(path, new)
 
     # ------ Samples and outputs
     def _eval_images(self) -> np.ndarray | None:

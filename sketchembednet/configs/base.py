@@ -45,6 +45,18 @@ def get_base_config() -> ml_collections.ConfigDict:
     # must match. Sampled by split size, or by mix_weights (the main dataset's first).
     c.dataset.mix = ()
     c.dataset.mix_weights = ()
+    # Streaming (pipeline.load): examples in the shuffle buffer (a split smaller than this
+    # is shuffled whole), and the memory (MiB) under which a split's strokes are cached.
+    c.dataset.shuffle_buffer = 50_000
+    c.dataset.cache_budget_mib = 1024
+    # Stroke-space augmentation before rendering (data/augment.py); all 0 = off, the paper's.
+    c.dataset.augment = ml_collections.ConfigDict(dict(
+        rotation=0.0,  # Largest rotation, degrees.
+        shear=0.0,  # Largest shear factor.
+        scale=0.0,  # Largest relative change of each axis' scale.
+        jitter=0.0,  # Point noise std, in stroke scales.
+        drop_points=0.0,  # Probability of dropping a pen-down point inside a stroke.
+    ))
 
     c.model = model_config("paper")  # Conv4, HyperLSTM 1024/512/64, M=30, z 256.
 

@@ -66,6 +66,7 @@ import numpy as np
 import tensorflow as tf
 
 from sketchembednet.data import framing
+from sketchembednet.data import strokes
 
 _FAR_D2 = 1e10  # d^2 reported for pixels of a sketch with no drawn segment.
 _MIN_EXTENT = 1e-6  # Bounding boxes smaller than this (in both axes) are degenerate.
@@ -399,3 +400,33 @@ def gaussian_blur(images, sigma=2.0, kernel_size=5):
     kernel = tf.constant(_gaussian_kernel(sigma, kernel_size), images.dtype)  # [k, k]
     kernel = tf.tile(kernel[:, :, None, None], [1, 1, channels, 1])  # [k, k, C, 1]
     return tf.nn.depthwise_conv2d(images, kernel, [1, 1, 1, 1], padding="SAME")  # [B, H, W, C]
+
+
+def render_stroke3_list(stroke3_list, canvas_size: int, batch_size: int = 256) -> np.ndarray:
+    """Model input images of many stroke-3 sketches of any lengths (NumPy in, NumPy out).
+
+    Sketches are rendered a batch at a time, padded to the batch's longest
+    (rounded up to a multiple of 32, so that few shapes are traced); padding
+    does not change a rendering.
+
+    Args:
+      stroke3_list: float arrays ``[L_i, 3]`` in any units (each is fitted to the canvas).
+      canvas_size: S.
+      batch_size: sketches per rasterizer call.
+
+    Returns:
+      uint8 ``[n, S, S, 1]``, white background (255), black ink.
+
+    Example:
+      >>> images = render_stroke3_list([np.array([[5., 0., 1.]]), np.array([[0., 5., 1.]])], 28)
+      >>> images.shape, images.dtype
+      ((2, 28, 28, 1), dtype('uint8'))
+    """
+    stroke3_list = list(stroke3_list)
+    out = np.empty((len(stroke3_list), canvas_size, canvas_size, 1), np.uint8)
+    for start in range(0, len(stroke3_list), batch_size):
+        batch = stroke3_list[start : start + batch_size]
+        max_len = -(-max(len(s) for s in batch) // 32) * 32
+        stroke5 = np.stack([strokes.stroke3_to_stroke5(s, max_len) for s in batch])
+        out[start : start + len(batch)] = render_images(stroke5, canvas_size).numpy()
+    return out

@@ -36,7 +36,9 @@ import tensorflow_datasets as tfds
 from absl import logging
 from PIL import Image
 
+from sketchembednet.data import pipeline
 from sketchembednet.data import preprocessing
+from sketchembednet.data import rasterize
 from sketchembednet.data.errors import DataFileError
 
 ROTATIONS = (0, 90, 180, 270)  # Vinyals et al. 2016: each rotation is a new class.
@@ -142,7 +144,11 @@ def tfds_images(name: str, split: str | None = None, data_dir: str | None = None
                 manual_dir: str | None = None, builder_kwargs: dict | None = None,
                 dedupe_keys: tuple = (), framing: str | None = None,
                 image_size: int | None = None) -> LabelledImages:
-    """The ``image`` and ``label`` features of a (prepared if needed) TFDS dataset.
+    """The images and ``label`` feature of a (prepared if needed) TFDS dataset.
+
+    The images are the ``image`` feature, or, for a stroke dataset that stores
+    none, the renderings of its ``strokes`` at the builder's ``IMAGE_SIZE``, as
+    the input pipeline renders them.
 
     Args:
       name: e.g. ``"omniglot_strokes/lake_small"``, ``"mini_imagenet"``.
@@ -153,12 +159,13 @@ def tfds_images(name: str, split: str | None = None, data_dir: str | None = None
       dedupe_keys: features identifying a drawing; examples repeating one are
         dropped (``omniglot_strokes/lake_small``: small1 and small2 share two
         alphabets, so ``("label", "drawer")``).
-      framing: None (the images as stored), ``"auto"``, ``"fit_ink"`` or ``"none"``
+      framing: None (the images as stored or rendered), ``"auto"``, ``"fit_ink"`` or ``"none"``
         (through the preprocessor, see :func:`frame`).
       image_size: output size with ``framing`` (default: the stored size).
 
     Raises:
-      DataFileError: if the split is empty or has no ``image``/``label`` features.
+      DataFileError: if the split is empty or has no ``label`` and ``image`` or
+        ``strokes`` features.
     """
     import tfds_builders  # noqa: F401  (registers the project's builders)
 
@@ -166,25 +173,29 @@ def tfds_images(name: str, split: str | None = None, data_dir: str | None = None
     config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
     builder.download_and_prepare(download_config=config)
     features = builder.info.features
-    if "image" not in features or "label" not in features:
-        raise DataFileError(f"{builder.data_dir}: {name} has no 'image' and 'label' features")
+    pixels = "image" if "image" in features else "strokes"
+    if pixels not in features or "label" not in features:
+        raise DataFileError(f"{builder.data_dir}: {name} has no 'label' and 'image' or "
+                            "'strokes' features")
     split = split or "+".join(sorted(builder.info.splits))
     ds = builder.as_dataset(split=split, shuffle_files=False)
     images, labels, seen, duplicates = [], [], set(), 0
-    for ex in tfds.as_numpy(ds.map(lambda e: {k: e[k] for k in ("image", "label", *dedupe_keys)})):
+    for ex in tfds.as_numpy(ds.map(lambda e: {k: e[k] for k in (pixels, "label", *dedupe_keys)})):
         if dedupe_keys:
             key = tuple(np.asarray(ex[k]).item() for k in dedupe_keys)
             if key in seen:
                 duplicates += 1
                 continue
             seen.add(key)
-        images.append(ex["image"])
+        images.append(ex[pixels])
         labels.append(int(ex["label"]))
     if not images:
         raise DataFileError(f"{builder.data_dir}: {name}[{split}] holds no examples")
     if duplicates:
         logging.info("%s[%s]: dropped %d duplicate drawings", name, split, duplicates)
     names = getattr(features["label"], "names", None)
+    if pixels == "strokes":
+        images = rasterize.render_stroke3_list(images, pipeline.image_shape_of(builder)[0])
     images = np.stack(images)  # [n, H, W, C]
     if framing is not None:
         images = frame(images, image_size or images.shape[1], images.shape[-1], framing,

@@ -42,14 +42,14 @@ def _wrap(fn, image_shape, dtype=tf.uint8):
 
 
 def dataset_image_shape(config: dict) -> tuple:
-    """The ``image`` shape of the config's dataset, from the builder's info (no data needed)."""
+    """The model input shape of the config's dataset, from the builder (no data needed)."""
     import tensorflow_datasets as tfds
 
-    import tfds_builders  # noqa: F401  (registers the project's builders)
+    from sketchembednet.data import pipeline  # Registers the project's builders.
 
     dataset = config["dataset"]
     builder = tfds.builder(dataset["name"], data_dir=dataset.get("data_dir") or None)
-    return tuple(builder.info.features["image"].shape)
+    return pipeline.image_shape_of(builder)
 
 
 def _restore(model: keras.Model, workdir: str, checkpoint: str | None) -> str:

@@ -195,6 +195,11 @@ def model_card(config: dict, info: dict, evaluation: str, notes: str = "") -> st
     units = (f"multiply `dx, dy` by `stroke_scale` = {scale:.6g} (`config.json` -> "
              "`export.stroke_scale`) for the dataset's units" if scale is not None else
              "the dataset's offsets divided by its `stroke_scale`, unknown at export time")
+    scales = info.get("source_stroke_scales") or []
+    if len(scales) > 1:
+        units += ("; each training source was divided by its own scale (" + ", ".join(
+            f"`{s['name']}` {s['stroke_scale']:.6g}" if s.get("stroke_scale") is not None
+            else f"`{s['name']}` unknown" for s in scales) + "; `export.source_stroke_scales`)")
     return _CARD.format(
         title=_KIND_NAMES.get(kind, kind), preset=model.get("preset"),
         dataset=" + ".join(n for n, _ in sources), data=data,

@@ -1,14 +1,18 @@
 """Tests for sketchembednet.data.pipeline on the real embedded kanjivg dataset."""
 
 import collections
+import pathlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from sketchembednet.data import augment
 from sketchembednet.data import pipeline
 from sketchembednet.data import rasterize
 from sketchembednet.data import strokes
+
+GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_golden.npz"
 
 
 def test_batches_have_model_shapes_and_normalised_offsets(kanjivg_data_dir):
@@ -26,15 +30,72 @@ def test_batches_have_model_shapes_and_normalised_offsets(kanjivg_data_dir):
     assert 0.7 < offsets.std() < 1.3
 
 
-def test_images_match_the_shared_renderer(kanjivg_data_dir):
-    ds, _ = pipeline.load("kanjivg", "validation", max_len=64, batch_size=16,
-                          data_dir=kanjivg_data_dir)
+def test_images_are_renderings_of_the_target_strokes(kanjivg_data_dir):
+    ds, info = pipeline.load("kanjivg", "validation", max_len=64, batch_size=16,
+                             data_dir=kanjivg_data_dir)
+    assert info.rendered
     batch = next(iter(ds))
     rendered = rasterize.render_images(batch["stroke5"], 28)
     # Normalising offsets does not change the fitted rendering: one renderer for
-    # stored inputs and pixel-loss targets.
+    # model inputs and pixel-loss targets.
     diff = np.abs(rendered.numpy().astype(int) - batch["image"].numpy().astype(int))
     assert diff.max() <= 1
+
+
+def _golden_batches(data_dir, augmentation=None):
+    """The batches of tests/data/testdata/make_pipeline_golden.py, from today's pipeline."""
+    out = {}
+    cases = {"plain": (dict(shuffle=True, repeat=True, seed=3), 3),
+             "bucketed": (dict(shuffle=True, repeat=True, seed=5, length_buckets=(24, 32, 40)), 4)}
+    for name, (kwargs, n) in cases.items():
+        ds, _ = pipeline.load("kanjivg", "validation", 64, 16, data_dir=data_dir,
+                              augmentation=augmentation, **kwargs)
+        out.update({f"{name}/{i}/{k}": v.numpy() for i, b in enumerate(ds.take(n))
+                    for k, v in b.items()})
+    sources = [dict(name="kanjivg", split="validation", data_dir=data_dir),
+               dict(name="kanjivg", split="train[:5%]", data_dir=data_dir)]
+    ds, _ = pipeline.load_mixture(sources, 64, 16, seed=1, weights=(3, 1),
+                                  augmentation=augmentation)
+    out.update({f"mixture/{i}/{k}": v.numpy() for i, b in enumerate(ds.take(3))
+                for k, v in b.items()})
+    return out
+
+
+def test_without_augmentation_batches_equal_the_stored_image_pipeline(kanjivg_data_dir):
+    """Bit for bit the batches of the pipeline that read images rendered at build time
+    (kanjivg 1.0.0, commit 90a1713): same order, same strokes, same pixels."""
+    golden = np.load(GOLDEN)
+    got = _golden_batches(kanjivg_data_dir)
+    assert sorted(got) == sorted(golden.files)
+    for key in golden.files:
+        np.testing.assert_array_equal(got[key], golden[key], err_msg=key)
+    # An all-zero augmentation is off.
+    same = _golden_batches(kanjivg_data_dir, augment.Augmentation())
+    assert all(np.array_equal(same[k], golden[k]) for k in golden.files)
+
+
+def test_augmented_batches_are_renderings_of_their_strokes_and_reproducible(kanjivg_data_dir):
+    aug = augment.Augmentation(rotation=20, shear=0.2, scale=0.2, jitter=0.1, drop_points=0.1)
+    kwargs = dict(max_len=64, batch_size=32, data_dir=kanjivg_data_dir, shuffle=True,
+                  repeat=True, seed=4)
+    plain = list(pipeline.load("kanjivg", "validation", **kwargs)[0].take(3))
+    first = list(pipeline.load("kanjivg", "validation", augmentation=aug, **kwargs)[0].take(3))
+    again = list(pipeline.load("kanjivg", "validation", augmentation=aug, **kwargs)[0].take(3))
+    bucketed = list(pipeline.load("kanjivg", "validation", augmentation=aug,
+                                  length_buckets=(24, 40), **kwargs)[0].take(3))
+    for batch, twin, base in zip(first, again, plain):
+        for key in batch:  # The same seed gives the same augmented batches.
+            np.testing.assert_array_equal(batch[key].numpy(), twin[key].numpy())
+        # Augmentation keeps the example order: point dropping only shortens sketches.
+        lengths, base_lengths = batch["length"].numpy(), base["length"].numpy()
+        assert (lengths <= base_lengths).all() and (lengths < base_lengths).any()
+        # The images differ from the plain ones, clearly.
+        diff = np.abs(batch["image"].numpy().astype(int) - base["image"].numpy().astype(int))
+        assert (diff.reshape(len(diff), -1).max(axis=1) > 64).mean() > 0.9
+    for batch in first + bucketed:
+        # The input image is the rendering of the target strokes, whatever the transform.
+        rendered = rasterize.render_images(batch["stroke5"], 28).numpy().astype(int)
+        assert np.abs(rendered - batch["image"].numpy().astype(int)).max() <= 1
 
 
 def test_shorter_max_len_drops_and_counts(kanjivg_data_dir):
@@ -117,3 +178,73 @@ def test_mixture_draws_from_every_source_by_weight(kanjivg_data_dir):
         pipeline.load_mixture(sources, 64, 8, weights=(1,))
     with pytest.raises(ValueError, match="unknown keys"):
         pipeline.load_mixture([dict(name="kanjivg", wieght=2)], 64, 8)
+
+
+@pytest.fixture(scope="module")
+def sharded_kanjivg(tmp_path_factory):
+    """kanjivg written as 4 shards per split (the default writes 1 for a dataset this small)."""
+    import tensorflow_datasets as tfds
+
+    data_dir = str(tmp_path_factory.mktemp("tfds_sharded"))
+    tfds.builder("kanjivg", data_dir=data_dir).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(num_shards=4))
+    return data_dir
+
+
+def _keys(ds):
+    return [ex["stroke5"].numpy().tobytes() for ex in ds]
+
+
+def test_each_worker_reads_its_own_files(sharded_kanjivg):
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("kanjivg", data_dir=sharded_kanjivg)
+    assert builder.info.splits["validation"].num_shards == 4
+    everything = collections.Counter(_keys(pipeline.load(
+        "kanjivg", "validation", 64, None, data_dir=sharded_kanjivg)[0]))
+    shares = [collections.Counter(_keys(pipeline.load(
+        "kanjivg", "validation", 64, None, data_dir=sharded_kanjivg, shuffle=True, seed=2,
+        input_context=tf.distribute.InputContext(2, worker, 1))[0])) for worker in range(2)]
+    assert shares[0] + shares[1] == everything  # Every example once (a few drawings repeat).
+    # By files: each share is two whole shards.
+    lengths = builder.info.splits["validation"].shard_lengths
+    assert sorted(sum(s.values()) for s in shares) in (
+        sorted([lengths[0] + lengths[2], lengths[1] + lengths[3]]),
+        sorted([lengths[0] + lengths[1], lengths[2] + lengths[3]]),
+        sorted([lengths[0] + lengths[3], lengths[1] + lengths[2]]))
+
+
+def test_cache_only_within_the_memory_budget(sharded_kanjivg):
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("kanjivg", data_dir=sharded_kanjivg)
+    assert pipeline.fits_in_memory(builder, "train", 64)  # About 10 MiB of strokes.
+    assert not pipeline.fits_in_memory(builder, "train", 4)
+    assert not pipeline.fits_in_memory(builder, "train", 6, pipelines=1)
+    assert pipeline.fits_in_memory(builder, "train", 6, pipelines=2)  # Half each.
+    assert pipeline.fits_in_memory(builder, "train[:10%]", 1.5)
+    kwargs = dict(data_dir=sharded_kanjivg, shuffle=True, seed=1)
+    streamed, _ = pipeline.load("kanjivg", "validation", 64, None, cache_budget_mib=0.01,
+                                **kwargs)
+    cached, _ = pipeline.load("kanjivg", "validation", 64, None, cache=True, **kwargs)
+    assert _keys(streamed) == _keys(cached)  # Streaming changes memory, not the examples.
+
+
+def test_shuffle_buffer_is_bounded(kanjivg_data_dir):
+    order = _keys(pipeline.load("kanjivg", "validation", 64, None, data_dir=kanjivg_data_dir)[0])
+    positions = collections.defaultdict(list)
+    for i, key in enumerate(order):
+        positions[key].append(i)
+    shuffled = _keys(pipeline.load("kanjivg", "validation", 64, None, data_dir=kanjivg_data_dir,
+                                   shuffle=True, seed=1, shuffle_buffer=16)[0])
+    assert sorted(shuffled) == sorted(order) and shuffled != order
+    # One file, read in order into a 16-example buffer: the j-th example out was at most
+    # the (j + 15)-th read. A whole-split buffer would break this at once.
+    early = [positions[key].pop(0) - j for j, key in enumerate(shuffled)]
+    assert max(early) == 15
+    whole = _keys(pipeline.load("kanjivg", "validation", 64, None, data_dir=kanjivg_data_dir,
+                                shuffle=True, seed=1)[0])
+    positions = collections.defaultdict(list)
+    for i, key in enumerate(order):
+        positions[key].append(i)
+    assert max(positions[key].pop(0) - j for j, key in enumerate(whole)) > 500

@@ -1,4 +1,4 @@
-"""KanjiVG stroke-order drawings as stroke-3 sketches with 28x28 renderings.
+"""KanjiVG stroke-order drawings as stroke-3 sketches.
 
 The embedded default dataset of sketchembednet. Its source files come from the
 ``kanjivg`` package on PyPI, which installs with the project, so that
@@ -14,9 +14,9 @@ Processing (``sketchembednet.data.kanjivg``): each ``<path>`` is one stroke in
 stroke order; paths are sampled densely, RDP-simplified with epsilon 1.0 (in
 the 109-unit KanjiVG box), and converted to stroke-3 in KanjiVG units. Drawings
 with more than ``max_len`` (64) stroke-3 rows are dropped, and the counts are
-recorded in the dataset metadata. The 28x28 image is rendered by the project's
-own differentiable rasterizer (``sketchembednet.data.rasterize``), the same
-code that renders the pixel-loss targets during training.
+recorded in the dataset metadata. Only strokes are stored: the input pipeline
+(``sketchembednet.data.pipeline``) renders the 28x28 image (``Builder.IMAGE_SIZE``)
+on the fly with the same rasterizer as the pixel loss.
 
 Splits keep characters disjoint: all variants of a character (e.g. ``04e14``
 and ``04e14-Kaisho``) go to the same split, chosen by a hash of the character
@@ -33,14 +33,12 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from sketchembednet.data import kanjivg
-from sketchembednet.data import rasterize
 from sketchembednet.data import strokes
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
-IMAGE_SIZE = 28  # Side of the rendered image, pixels.
+IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
 RDP_EPSILON = 1.0  # RDP tolerance, KanjiVG units (the box is 109 units wide).
 VALIDATION_PERCENT = 10  # Share of characters in the validation split.
-_RENDER_BATCH = 256
 
 
 def split_of(label: str) -> str:
@@ -52,10 +50,12 @@ def split_of(label: str) -> str:
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for KanjiVG stroke-3 drawings."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: kanjivg==20260714, RDP 1.0, T=64, 28x28 images.",
+        "2.0.0": "Strokes only: the `image` feature is gone (the input pipeline renders it).",
     }
+    IMAGE_SIZE = IMAGE_SIZE  # The pipeline renders images of this size.
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Nothing to download: by default the SVG files of the installed `kanjivg`
     package are used. To build from another KanjiVG release instead, put its
@@ -75,13 +75,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         dtype=np.float32,
                         doc="stroke-3 (dx, dy, pen_lifted) in KanjiVG units (not normalised).",
                     ),
-                    "image": tfds.features.Image(
-                        shape=(IMAGE_SIZE, IMAGE_SIZE, 1),
-                        doc="Rendering by sketchembednet.data.rasterize: white background, black ink.",
-                    ),
                 }
             ),
-            supervised_keys=("image", "strokes"),
+            supervised_keys=None,
             homepage="https://kanjivg.tagaini.net",
             metadata=tfds.core.MetadataDict(),
         )
@@ -124,15 +120,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(drawings) for split, drawings in by_split.items()}
 
     def _generate_examples(self, drawings):
-        for begin in range(0, len(drawings), _RENDER_BATCH):
-            batch = drawings[begin : begin + _RENDER_BATCH]
-            stroke5 = np.stack([strokes.stroke3_to_stroke5(d.stroke3, MAX_LEN, d.id) for d in batch])
-            images = rasterize.render_images(stroke5, IMAGE_SIZE).numpy()  # [B, S, S, 1] uint8
-            for drawing, image in zip(batch, images):
-                yield drawing.id, {
-                    "id": drawing.id,
-                    "label": drawing.label,
-                    "variant": drawing.variant,
-                    "strokes": drawing.stroke3,
-                    "image": image,
-                }
+        for drawing in drawings:
+            yield drawing.id, {
+                "id": drawing.id,
+                "label": drawing.label,
+                "variant": drawing.variant,
+                "strokes": drawing.stroke3,
+            }

@@ -1,4 +1,4 @@
-"""Omniglot characters with their online strokes, as stroke-3 with 28x28 renderings.
+"""Omniglot characters with their online strokes, as stroke-3 with the original images.
 
     import tfds_builders  # registers the builder
     ds = tfds.load("omniglot_strokes/vinyals", split="test")
@@ -8,9 +8,10 @@ Reads the official ``python/{images,strokes}_*.zip`` of github.com/brendenlake/o
 (downloaded, or from the manual directory), pairs every PNG with its stroke
 file, and converts the strokes (``sketchembednet.data.omniglot``: y flipped, RDP
 2.0, one-point strokes widened, stroke-3, un-normalised; the scale is recorded
-as ``metadata["stroke_scale"]``). The 28x28 model input is rendered from the
-strokes by ``sketchembednet.data.rasterize.render_images``, as the paper does;
-the 105x105 PNG is kept as ``original_image``.
+as ``metadata["stroke_scale"]``). The 105x105 PNG is kept as ``original_image``.
+The 28x28 model input is rendered from the strokes, as the paper does, by the
+input pipeline (``Builder.IMAGE_SIZE``; ``sketchembednet.data.pipeline``), not
+stored.
 
 Configs: ``lake`` (background -> train, evaluation -> test), ``lake_small``
 (Lake's background_small1/2 -> small1, small2) and ``vinyals`` (Vinyals et al.
@@ -30,16 +31,13 @@ from etils import epath
 
 from sketchembednet.data import omniglot
 from sketchembednet.data import quickdraw
-from sketchembednet.data import rasterize
-from sketchembednet.data import strokes
 from sketchembednet.data.errors import DataFileError
 
 MAX_LEN = 120  # T: stroke-3 rows kept (the authors' Vinyals cache; the pipeline can cut to 64).
-IMAGE_SIZE = 28  # Side of the rendered image, pixels.
+IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
 RDP_EPSILON = 2.0  # RDP tolerance in the 105-pixel image frame.
 ROTATIONS = (0, 90, 180, 270)  # Vinyals: each rotation is a class of its own.
 _SCALE_SPLITS = ("train", "small1", "small2")  # Splits whose offsets give stroke_scale.
-_RENDER_BATCH = 256
 _HERE = epath.Path(__file__).parent
 
 
@@ -80,8 +78,13 @@ class OmniglotStrokesConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for Omniglot images with stroke-3 strokes."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release: official zips, RDP 2.0, T=120, 28x28 renders."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release: official zips, RDP 2.0, T=120, 28x28 renders.",
+        "2.0.0": "The rendered `image` feature is gone (the input pipeline renders it); "
+                 "the source PNG stays as `original_image`.",
+    }
+    IMAGE_SIZE = IMAGE_SIZE  # The pipeline renders images of this size.
     BUILDER_CONFIGS = [OmniglotStrokesConfig(name=n, description=d, scheme=n)
                        for n, d in _DOCS.items()]
     DEFAULT_BUILDER_CONFIG_NAME = "vinyals"
@@ -100,9 +103,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         num_classes = omniglot.NUM_CHARACTERS * (len(ROTATIONS) if rotated else 1)
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(
-                    shape=(IMAGE_SIZE, IMAGE_SIZE, 1),
-                    doc="Rendering of the strokes by sketchembednet.data.rasterize."),
                 "original_image": tfds.features.Image(
                     shape=(omniglot.IMAGE_SIZE, omniglot.IMAGE_SIZE, 1),
                     doc="The official 105x105 PNG (255 background, 0 ink), rotated as strokes."),
@@ -118,7 +118,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "label": tfds.features.ClassLabel(num_classes=num_classes, doc=(
                     "(character_id - 1) * 4 + rotation / 90" if rotated else "character_id - 1")),
             }),
-            supervised_keys=("image", "label"),
+            supervised_keys=("original_image", "label"),
             homepage="https://github.com/brendenlake/omniglot",
             metadata=tfds.core.MetadataDict(),
         )
@@ -194,33 +194,21 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(split, archives) for split in splits}
 
     def _generate_examples(self, split: str, archives: dict):
-        batch = []
+        rotated = self.builder_config.scheme == "vinyals"
         for subset, (images_zip, strokes_zip) in archives.items():
             for drawing in omniglot.read_pair(images_zip, strokes_zip)[0]:
                 for item_split, rotation, s3 in self._items(subset, drawing):
-                    if item_split == split and s3 is not None and len(s3) <= MAX_LEN:
-                        batch.append((drawing, rotation, s3))
-                if len(batch) >= _RENDER_BATCH:
-                    yield from self._render(batch)
-                    batch = []
-        yield from self._render(batch)
-
-    def _render(self, batch):
-        if not batch:
-            return
-        stroke5 = np.stack([strokes.stroke3_to_stroke5(s3, MAX_LEN) for _, _, s3 in batch])
-        images = rasterize.render_images(stroke5, IMAGE_SIZE).numpy()  # [B, S, S, 1]
-        rotated = self.builder_config.scheme == "vinyals"
-        for (drawing, rotation, s3), image in zip(batch, images):
-            label = (drawing.char_id - 1) * (len(ROTATIONS) if rotated else 1) + rotation // 90
-            yield f"{drawing.key}/r{rotation:03d}", {
-                "image": image,
-                "original_image": np.rot90(drawing.image, rotation // 90).copy(),
-                "strokes": s3,
-                "alphabet": drawing.alphabet,
-                "character": f"{drawing.alphabet}/{drawing.character}",
-                "character_id": drawing.char_id,
-                "drawer": drawing.drawer,
-                "rotation": rotation,
-                "label": label,
-            }
+                    if item_split != split or s3 is None or len(s3) > MAX_LEN:
+                        continue
+                    label = (drawing.char_id - 1) * (len(ROTATIONS) if rotated else 1) + (
+                        rotation // 90)
+                    yield f"{drawing.key}/r{rotation:03d}", {
+                        "original_image": np.rot90(drawing.image, rotation // 90).copy(),
+                        "strokes": s3,
+                        "alphabet": drawing.alphabet,
+                        "character": f"{drawing.alphabet}/{drawing.character}",
+                        "character_id": drawing.char_id,
+                        "drawer": drawing.drawer,
+                        "rotation": rotation,
+                        "label": label,
+                    }

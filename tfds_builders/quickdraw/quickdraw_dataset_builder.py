@@ -1,4 +1,4 @@
-"""Quick, Draw! sketches as stroke-3 with 28x28 renderings (SketchEmbedNet, Sec. 4.1).
+"""Quick, Draw! sketches as stroke-3 (SketchEmbedNet, Sec. 4.1).
 
     import tfds_builders  # registers the builder
     ds = tfds.load("quickdraw", split="train")  # = quickdraw/paper_300_ndjson
@@ -21,8 +21,9 @@ Sketches with more than ``MAX_LEN`` (64) stroke-3 rows are dropped (the paper
 keeps length <= 64), as are drawings of fewer than two points; both counts go
 to the metadata (``<split>_dropped_too_long``, ``<split>_dropped_degenerate``)
 and the log. ``metadata["stroke_scale"]`` is the std of the kept training
-offsets; the strokes themselves are stored un-normalised (256-unit box). The
-image is rendered by ``sketchembednet.data.rasterize.render_images``.
+offsets; the strokes themselves are stored un-normalised (256-unit box). Only
+strokes are stored: the input pipeline renders the 28x28 image
+(``Builder.IMAGE_SIZE``) on the fly with the same rasterizer as the pixel loss.
 """
 
 from __future__ import annotations
@@ -36,15 +37,12 @@ from absl import logging
 from etils import epath
 
 from sketchembednet.data import quickdraw
-from sketchembednet.data import rasterize
-from sketchembednet.data import strokes
 from sketchembednet.data.errors import DataFileError
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
-IMAGE_SIZE = 28  # Side of the rendered image, pixels.
+IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
 SPLITS = ("train", "validation", "test")
 EXTENSIONS = {"npz": ".npz", "ndjson": ".ndjson"}
-_RENDER_BATCH = 256
 _HERE = epath.Path(__file__).parent
 
 
@@ -110,10 +108,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       'ndjson'
     """
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: sketch-rnn npz and simplified ndjson, T=64, 28x28 images.",
+        "2.0.0": "Strokes only: the `image` feature is gone (the input pipeline renders it).",
     }
+    IMAGE_SIZE = IMAGE_SIZE  # The pipeline renders images of this size.
     BUILDER_CONFIGS = _make_configs()
     # The ndjson configs work for anyone with internet today; the npz ones only once
     # checksums.tsv holds the official files' checksums (README.md: "Checksums").
@@ -139,9 +139,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(
-                    shape=(IMAGE_SIZE, IMAGE_SIZE, 1),
-                    doc="Rendering by sketchembednet.data.rasterize: white background, black ink."),
                 "strokes": tfds.features.Tensor(
                     shape=(None, 3), dtype=np.float32,
                     doc="stroke-3 (dx, dy, pen_lifted), 256-unit box (not normalised)."),
@@ -149,7 +146,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "key_id": tfds.features.Text(
                     doc="Google's key_id (ndjson), or '<npz key>:<index>' (npz)."),
             }),
-            supervised_keys=("image", "strokes"),
+            supervised_keys=("strokes", "label"),
             homepage="https://github.com/googlecreativelab/quickdraw-dataset",
             metadata=tfds.core.MetadataDict(),
         )
@@ -270,11 +267,5 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         for name in sorted(sources):
             items = [(key, s3) for key, s3 in self._read_class(name, sources[name])[split]
                      if s3 is not None and len(s3) <= MAX_LEN]
-            for begin in range(0, len(items), _RENDER_BATCH):
-                batch = items[begin : begin + _RENDER_BATCH]
-                stroke5 = np.stack([strokes.stroke3_to_stroke5(s3, MAX_LEN) for _, s3 in batch])
-                images = rasterize.render_images(stroke5, IMAGE_SIZE).numpy()  # [B, S, S, 1]
-                for (key_id, s3), image in zip(batch, images):
-                    yield f"{name}/{key_id}", {
-                        "image": image, "strokes": s3, "label": name, "key_id": key_id,
-                    }
+            for key_id, s3 in items:
+                yield f"{name}/{key_id}", {"strokes": s3, "label": name, "key_id": key_id}

@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from PIL import Image, ImageDraw
 
 from sketchembednet.data import quickdraw
+from sketchembednet.data import rasterize
 from tfds_builders.quickdraw import quickdraw_dataset_builder as qd
 
 SAMPLE_345 = "quickdraw/simplified_345cls_25each"
@@ -69,7 +70,7 @@ def test_counts_of_the_344_class_sample(built_345):
     assert len(labels) == 344 and qd.ALL_345.index("zigzag") not in labels
 
 
-def test_strokes_and_image_match_the_source_drawings(built_345, shared_data):
+def test_strokes_and_their_rendering_match_the_source_drawings(built_345, shared_data):
     source = {}
     for line in (shared_data / SAMPLE_345 / "cat.ndjson").read_text().splitlines():
         record = json.loads(line)
@@ -83,8 +84,9 @@ def test_strokes_and_image_match_the_source_drawings(built_345, shared_data):
             drawing = source[ex["key_id"].decode()]
             np.testing.assert_array_equal(ex["strokes"], quickdraw.parse_simplified_line(
                 json.dumps({"key_id": "k", "drawing": drawing}), "cat").stroke3)
-            image = ex["image"][..., 0].astype(np.float64)  # [28, 28]
-            assert ex["image"].shape == (28, 28, 1) and image[0].min() == 255  # White border.
+            rendered = rasterize.render_stroke3_list([ex["strokes"]], qd.IMAGE_SIZE)[0]
+            image = rendered[..., 0].astype(np.float64)  # [28, 28], as the pipeline renders
+            assert rendered.shape == (28, 28, 1) and image[0].min() == 255  # White border.
             ink, reference_ink = 255 - image.ravel(), 255 - reference_render(drawing).ravel()
             assert np.corrcoef(ink, reference_ink)[0, 1] > 0.85  # Same shape, same orientation.
             seen += 1
