@@ -37,6 +37,7 @@ INSTALL_REQUIRES = [
     # The embedded default dataset: KanjiVG stroke-order SVGs (CC BY-SA 3.0).
     # Pinned exactly because the dataset's contents and statistics depend on it.
     "kanjivg==20260714",
+    "Hershey-Fonts==2.1.0",  # The embedded hershey dataset: 32 Hershey vector fonts (MIT).
 ]
 
 EXTRAS_REQUIRE = {

@@ -10,3 +10,4 @@ from tfds_builders import omniglot_strokes  # noqa: F401  (registers the builder
 from tfds_builders import sketchy  # noqa: F401  (registers the builder)
 from tfds_builders import mini_imagenet  # noqa: F401  (registers the builder)
 from tfds_builders import hanzi_medians  # noqa: F401  (registers the builder)
+from tfds_builders import hershey  # noqa: F401  (registers the builder)
