@@ -41,6 +41,14 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # Building the quickdraw dataset on Apache Beam (Dataflow, Spark, Flink or the
+    # DirectRunner): tfds_builders/quickdraw/README.md. mlcroissant: the `tfds` CLI
+    # imports it. Beam needs protobuf < 7, pillow < 13, pyarrow < 26 and
+    # python-dateutil < 3, which constraints.txt pins for every install.
+    "beam": [
+        "apache-beam>=2.77,<3",
+        "mlcroissant~=1.1",
+    ],
     "test": [
         "pytest~=9.2",
         "dill~=0.4.1",  # tfds.testing imports it.

@@ -29,6 +29,8 @@ strokes are stored: the input pipeline renders the 28x28 image
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 import time
 
 import numpy as np
@@ -38,6 +40,7 @@ from etils import epath
 
 from sketchembednet.data import quickdraw
 from sketchembednet.data.errors import DataFileError
+from tfds_builders.quickdraw import beam as beam_lib
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
@@ -100,6 +103,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       allow_missing_classes: build from a manual directory that lacks some of the
         config's class files; the missing classes are logged and listed in
         ``metadata["missing_classes"]``. Default False: missing files raise.
+      use_beam: generate with Apache Beam (``pip install '.[beam]'``), a worker per
+        class file. None (default): when the download config gives a Beam runner
+        or options, as ``tfds build --beam_pipeline_options=...`` does.
       **kwargs: for ``tfds.core.GeneratorBasedBuilder``.
 
     Example:
@@ -129,12 +135,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """
 
     def __init__(self, *, allow_manual_pickle: bool = False,
-                 allow_missing_classes: bool = False, **kwargs):
+                 allow_missing_classes: bool = False, use_beam: bool | None = None, **kwargs):
         self._allow_manual_pickle = bool(allow_manual_pickle)
         self._allow_missing_classes = bool(allow_missing_classes)
+        self._use_beam_arg, self._use_beam = use_beam, bool(use_beam)
         super().__init__(**kwargs)
         self._original_state.update(allow_manual_pickle=self._allow_manual_pickle,
-                                    allow_missing_classes=self._allow_missing_classes)
+                                    allow_missing_classes=self._allow_missing_classes,
+                                    use_beam=use_beam)
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
@@ -148,7 +156,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             }),
             supervised_keys=("strokes", "label"),
             homepage="https://github.com/googlecreativelab/quickdraw-dataset",
-            metadata=tfds.core.MetadataDict(),
+            metadata=beam_lib.PipelineMetadataDict(),
         )
 
     # ---------------------------------------------------------------- sources
@@ -217,55 +225,96 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 self._verify_official_npz(dl_manager, urls[name], paths[name])
         return {name: epath.Path(paths[name]) for name in classes}, [], "download"
 
-    # ---------------------------------------------------------------- reading
-    def _read_class(self, name: str, path) -> dict[str, list[tuple[str, np.ndarray | None]]]:
-        """``{split: [(key_id, stroke3 or None), ...]}`` of one class file, in file order."""
-        out = {split: [] for split in SPLITS}
-        if self.builder_config.source_format == "npz":
-            arrays = quickdraw.read_npz(path, allow_pickle=True)  # Allowed by _sources.
-            for split in SPLITS:
-                key = quickdraw.NPZ_KEYS[split]
-                for i, s3 in enumerate(quickdraw.npz_sketches(arrays, split, str(path))):
-                    out[split].append((f"{key}:{i:06d}", s3 if len(s3) else None))
-        else:
-            for drawing in quickdraw.read_simplified_ndjson(path, word=name):
-                out[quickdraw.split_of_key(drawing.key_id)].append(
-                    (drawing.key_id, drawing.stroke3))
-        return out
+    # ---------------------------------------------------------------- building
+    def _download_and_prepare(self, dl_manager, download_config):
+        if self._use_beam_arg is None:  # Beam when the download config asks for a runner.
+            self._use_beam = (download_config.beam_runner is not None
+                              or download_config.beam_options is not None)
+        return super()._download_and_prepare(dl_manager, download_config)
 
     def _split_generators(self, dl_manager):
         start = time.time()
         sources, missing, source = self._sources(dl_manager)
-        stats = {f"{split}_{what}": 0 for split in SPLITS
-                 for what in ("num_source", "dropped_too_long", "dropped_degenerate")}
-        moments = np.zeros(3, np.float64)
+        fmt = self.builder_config.source_format
+        self.info.metadata.update(
+            max_len=MAX_LEN, image_size=IMAGE_SIZE, source=source, source_format=fmt,
+            num_classes=len(sources), missing_classes=list(missing),
+            built_with="beam" if self._use_beam else "generator")
+        if self._use_beam:
+            items = [(name, os.fspath(sources[name])) for name in sorted(sources)]
+            read = functools.partial(class_split, source_format=fmt)
+            return {split: beam_lib.split_transform(items, split, read, split_metadata,
+                                                    self.info.metadata, self.data_path)
+                    for split in SPLITS}
+        stats = {split: np.zeros(len(_STATS)) for split in SPLITS}
         for name in sorted(sources):
-            for split, items in self._read_class(name, sources[name]).items():
-                kept = [s3 for _, s3 in items if s3 is not None and len(s3) <= MAX_LEN]
-                degenerate = sum(1 for _, s3 in items if s3 is None)
-                stats[f"{split}_num_source"] += len(items)
-                stats[f"{split}_dropped_degenerate"] += degenerate
-                stats[f"{split}_dropped_too_long"] += len(items) - degenerate - len(kept)
-                if split == "train":
-                    moments += quickdraw.offset_moments(kept)
+            for split, items in read_class(name, sources[name], fmt).items():
+                stats[split] += split_stats(items)
         for split in SPLITS:
-            logging.info("quickdraw %s: %d drawings, dropped %d longer than %d rows and %d of "
-                         "fewer than 2 points", split, stats[f"{split}_num_source"],
-                         stats[f"{split}_dropped_too_long"], MAX_LEN,
-                         stats[f"{split}_dropped_degenerate"])
-        scale = quickdraw.scale_from_moments(moments)
-        logging.info("quickdraw: normalising scale (std of train offsets) = %.4f", scale)
-        stats.update(
-            stroke_scale=scale, max_len=MAX_LEN, image_size=IMAGE_SIZE, source=source,
-            source_format=self.builder_config.source_format, num_classes=len(sources),
-            missing_classes=list(missing), parse_seconds=round(time.time() - start, 2),
-        )
-        self.info.metadata.update(stats)
+            self.info.metadata.update(split_metadata(stats[split], split))
+        self.info.metadata.update(parse_seconds=round(time.time() - start, 2))
         return {split: self._generate_examples(split, sources) for split in SPLITS}
 
     def _generate_examples(self, split: str, sources: dict):
         for name in sorted(sources):
-            items = [(key, s3) for key, s3 in self._read_class(name, sources[name])[split]
-                     if s3 is not None and len(s3) <= MAX_LEN]
-            for key_id, s3 in items:
-                yield f"{name}/{key_id}", {"strokes": s3, "label": name, "key_id": key_id}
+            yield from class_split((name, sources[name]), split,
+                                   self.builder_config.source_format)[0]
+
+
+# Per-split statistics, summed over class files: counts, then the offset moments.
+_STATS = ("num_source", "dropped_too_long", "dropped_degenerate", "n", "sum", "sum_sq")
+
+
+def read_class(name: str, path, source_format: str) -> dict[str, list]:
+    """``{split: [(key_id, stroke3 or None), ...]}`` of one class file, in file order.
+
+    npz files are unpickled (NumPy-only): the builder verified or allowed them.
+    """
+    out = {split: [] for split in SPLITS}
+    if source_format == "npz":
+        arrays = quickdraw.read_npz(path, allow_pickle=True)
+        for split in SPLITS:
+            key = quickdraw.NPZ_KEYS[split]
+            for i, s3 in enumerate(quickdraw.npz_sketches(arrays, split, str(path))):
+                out[split].append((f"{key}:{i:06d}", s3 if len(s3) else None))
+    else:
+        for drawing in quickdraw.read_simplified_ndjson(path, word=name):
+            out[quickdraw.split_of_key(drawing.key_id)].append((drawing.key_id, drawing.stroke3))
+    return out
+
+
+def _kept(items):
+    return [(key, s3) for key, s3 in items if s3 is not None and len(s3) <= MAX_LEN]
+
+
+def split_stats(items) -> np.ndarray:
+    """The ``_STATS`` of one class's items of one split (float64)."""
+    kept = _kept(items)
+    degenerate = sum(1 for _, s3 in items if s3 is None)
+    counts = [len(items), len(items) - degenerate - len(kept), degenerate]
+    return np.concatenate([counts, quickdraw.offset_moments([s3 for _, s3 in kept])])
+
+
+def class_split(item, split: str, source_format: str) -> tuple[list, np.ndarray]:
+    """``([(key, example)], stats)`` of one class file's split (also a Beam worker fn)."""
+    name, path = item
+    items = read_class(name, epath.Path(path), source_format)[split]
+    examples = [(f"{name}/{key_id}", {"strokes": s3, "label": name, "key_id": key_id})
+                for key_id, s3 in _kept(items)]
+    return examples, split_stats(items)
+
+
+def split_metadata(stats: np.ndarray, split: str) -> dict:
+    """The metadata entries of one split's summed stats (the scale from ``train``'s)."""
+    stats = np.asarray(stats, np.float64)
+    if stats.size == 0:  # No class files (Beam's empty sum).
+        stats = np.zeros(len(_STATS))
+    meta = {f"{split}_{k}": int(v) for k, v in zip(_STATS[:3], stats[:3])}
+    logging.info("quickdraw %s: %d drawings, dropped %d longer than %d rows and %d of fewer "
+                 "than 2 points", split, meta[f"{split}_num_source"],
+                 meta[f"{split}_dropped_too_long"], MAX_LEN, meta[f"{split}_dropped_degenerate"])
+    if split == "train":
+        meta["stroke_scale"] = quickdraw.scale_from_moments(stats[3:])
+        logging.info("quickdraw: normalising scale (std of train offsets) = %.4f",
+                     meta["stroke_scale"])
+    return meta
