@@ -201,15 +201,28 @@ def test_metrics_rates_count_steps_not_loss_terms(kanjivg_data_dir, tmp_path):
     assert metrics["train/loss"] == 0.0 and metrics["train/alpha"] == len(run.terms) + 1
 
 
-def test_mixture_of_datasets_trains_and_is_recorded(kanjivg_data_dir, tmp_path):
+def test_mixture_of_datasets_trains_and_records_every_scale(kanjivg_data_dir, tmp_path):
+    """KanjiVG mixed with the Hershey fonts (another stroke scale; built offline here)."""
+    from sketchembednet import export
+
     config = tiny_config(kanjivg_data_dir, num_steps=5, steps_per_loop=5)
-    config.dataset.mix = (dict(name="kanjivg", split="train[:5%]", data_dir=kanjivg_data_dir),)
+    config.dataset.mix = (dict(name="hershey", split="train", data_dir=kanjivg_data_dir),)
     config.dataset.mix_weights = (1.0, 1.0)
     result = trainer.Trainer(config, str(tmp_path), distribute.get_strategy("default")).train()
     assert result["train/step"] == 5 and np.isfinite(result["train/loss"])
     with open(tmp_path / "config.json") as f:
         saved = json.load(f)["dataset"]
-    assert saved["mix"][0]["split"] == "train[:5%]" and saved["mix_weights"] == [1.0, 1.0]
+    assert saved["mix"][0]["name"] == "hershey" and saved["mix_weights"] == [1.0, 1.0]
+    with open(tmp_path / trainer.SOURCES_JSON) as f:
+        sources = json.load(f)
+    assert [(s["name"], s["split"]) for s in sources] == [("kanjivg", "train"),
+                                                          ("hershey", "train")]
+    kanji, hershey = (s["stroke_scale"] for s in sources)
+    assert kanji == pytest.approx(20.31, abs=0.01) and hershey == pytest.approx(6.80, abs=0.01)
+    # The export records every source's scale, from the run's sources.json.
+    scales = export._source_scales(json.loads((tmp_path / "config.json").read_text()),
+                                   str(tmp_path))
+    assert [s["stroke_scale"] for s in scales] == [kanji, hershey]
 
 
 def test_initial_weights_do_not_depend_on_whether_the_dataset_was_built(
