@@ -3,10 +3,13 @@ r"""Builds a stroke dataset (if needed), reports its statistics and draws a grid
     python -m sketchembednet.show_data                       # kanjivg, offline
     python -m sketchembednet.show_data --dataset=kanjivg --split=train --num=48 \
         --out=/tmp/kanjivg_train.png
+    python -m sketchembednet.show_data --dataset=hershey                      # offline too
+    python -m sketchembednet.show_data --dataset=hanzi_medians \
+        --manual_dir=$SKETCHEMBEDNET_SHARED_DATA/hanzi_writer_data
 
-The first run builds the embedded KanjiVG dataset from the installed ``kanjivg``
-package into ``--data_dir`` (about a minute here); later runs reuse it. The
-PNG shows each 28x28 input image (rendered by ``sketchembednet.data.rasterize``)
+The first run builds the dataset into ``--data_dir`` (KanjiVG from the installed
+``kanjivg`` package: about 20 s here); later runs reuse it. The PNG shows each
+28x28 input image, rendered on the fly by the input pipeline as training sees it,
 beside its stroke-3 sequence drawn as lines.
 """
 
@@ -23,6 +26,8 @@ from sketchembednet.data import pipeline
 _DATASET = flags.DEFINE_string("dataset", "kanjivg", "TFDS name of a sketchembednet builder.")
 _SPLIT = flags.DEFINE_string("split", "validation", "Split to draw from.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data dir (default ~/tensorflow_datasets).")
+_MANUAL_DIR = flags.DEFINE_string("manual_dir", None, "Manually downloaded source files, "
+                                  "used if the dataset is not built yet.")
 _MAX_LEN = flags.DEFINE_integer("max_len", 64, "T: maximum stroke-3 rows.")
 _NUM = flags.DEFINE_integer("num", 32, "Number of examples in the grid.")
 _OUT = flags.DEFINE_string("out", "sketchembednet_data.png", "Output PNG.")
@@ -32,7 +37,8 @@ def main(argv):
     del argv
     start = time.time()
     ds, info = pipeline.load(_DATASET.value, _SPLIT.value, _MAX_LEN.value, batch_size=None,
-                             data_dir=_DATA_DIR.value, shuffle=True, seed=0, cache=False)
+                             data_dir=_DATA_DIR.value, manual_dir=_MANUAL_DIR.value,
+                             shuffle=True, seed=0, cache=False)
     logging.info("prepared %s in %.1f s", info.name, time.time() - start)
     examples = list(ds.take(_NUM.value).as_numpy_iterator())
     path = visualize.save_sketch_grid(
