@@ -201,7 +201,10 @@ def reexport(export_dir: str, out: str, results_json: str | None = None,
     The model is rebuilt from the export's ``config.json`` and its weights are read
     from its ``encoder/`` and ``decoder/`` (:func:`load_for_finetuning`); the training
     facts (workdir, checkpoint, steps, wall time, command, stroke scale) are carried
-    over from its ``export`` section, so no training workdir is needed. ``out`` may be
+    over from its ``export`` section, so no training workdir is needed. An export
+    that recorded one ``stroke_scale`` for a mix of sources gets every source's
+    (``source_stroke_scales``) from the training workdir's ``sources.json`` or
+    the prepared datasets, where available. ``out`` may be
     ``export_dir`` itself (with ``overwrite``): the new export is written beside it
     and swapped in.
 
@@ -227,6 +230,14 @@ def reexport(export_dir: str, out: str, results_json: str | None = None,
                 reexported_from=dict(format_version=old.get("format_version", 1),
                                      exported=old.get("exported")))
     info.pop("evaluation", None)
+    if not info.get("source_stroke_scales"):  # Exports before 2026-12-05 recorded one scale.
+        info["source_stroke_scales"] = _source_scales(config, old["workdir"])
+        if info["source_stroke_scales"][0]["stroke_scale"] is None:
+            info["source_stroke_scales"][0]["stroke_scale"] = old.get("stroke_scale")
+        unknown = [s["name"] for s in info["source_stroke_scales"] if s["stroke_scale"] is None]
+        if unknown:
+            logging.warning("re-export: stroke scale of %s unknown (prepare the datasets at "
+                            "the config's data_dir to record them)", unknown)
     paths = _write(model, config, info, rows, meta, out, framing or old.get("framing"), notes)
     logging.info("re-exported %s (format %s) to %s (format %s)", export_dir,
                  old.get("format_version", 1), out, FORMAT_VERSION)

@@ -44,6 +44,15 @@ def test_export_format():
     assert "Export format 2" in (EXPORT / "README.md").read_text()
 
 
+def test_every_training_source_records_its_stroke_scale():
+    """The model learned KanjiVG and Quick, Draw! offsets each divided by its own scale."""
+    info = json.loads((EXPORT / "config.json").read_text())["export"]
+    scales = {s["name"]: s["stroke_scale"] for s in info["source_stroke_scales"]}
+    assert scales == {"kanjivg": pytest.approx(20.3123, abs=1e-4),
+                      "quickdraw/paper_300_ndjson": pytest.approx(36.2352, abs=1e-4)}
+    assert info["stroke_scale"] == scales["kanjivg"]  # The main dataset's, as before.
+
+
 def test_same_drawing_anywhere_on_the_page(embed, shared_data):
     variants = {  # name: (draw_page arguments, mean bound, min bound)
         "position": ((160, 4, 0.5, (0.1, 0.85)), 0.98, 0.95),
