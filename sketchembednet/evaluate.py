@@ -30,6 +30,9 @@ from absl import flags
 
 _WORKDIR = flags.DEFINE_string("workdir", "", "Training workdir to evaluate.")
 _SAVED_MODEL = flags.DEFINE_string("saved_model", "", "SavedModel to evaluate.")
+_ALLOW_UNTRAINED = flags.DEFINE_bool(
+    "allow_untrained", False, "Evaluate a --workdir whose only checkpoint is the untrained "
+    "step 0 (refused by default).")
 _RANDOM = flags.DEFINE_string("random", "", "Preset of a randomly initialised encoder.")
 _DATASET = flags.DEFINE_string(
     "dataset", "omniglot_background",
@@ -65,7 +68,7 @@ def _model(image_shape=None):
     from sketchembednet.evaluation import loading
 
     if _WORKDIR.value:
-        fn = loading.embed_fn_from_workdir(_WORKDIR.value)
+        fn = loading.embed_fn_from_workdir(_WORKDIR.value, allow_untrained=_ALLOW_UNTRAINED.value)
         return fn, {"workdir": _WORKDIR.value, "restored": fn.source}
     if _SAVED_MODEL.value:
         fn = loading.embed_fn_from_saved_model(_SAVED_MODEL.value)

@@ -147,7 +147,7 @@ def _prepare_out(out: str, overwrite: bool) -> None:
 def export(workdir: str, out: str, checkpoint: str | None = None,
            results_json: str | None = None, overwrite: bool = False,
            train_command: str | None = None, notes: str | None = None,
-           framing: str | None = None) -> dict:
+           framing: str | None = None, allow_untrained: bool = False) -> dict:
     """Exports a training workdir's model as SavedModels / TF Hub modules and a model card.
 
     Args:
@@ -164,6 +164,8 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
         configuration was chosen).
       framing: the encoder module's preprocessing (``"fit_ink"`` or ``"none"``); default
         ``fit_ink`` for 1-channel (stroke-trained) models, ``none`` for photo encoders.
+      allow_untrained: export a workdir whose newest checkpoint is of step 0 (refused
+        by default: its model card would present an untrained model).
 
     Returns:
       dict of paths: ``out``, ``encoder``, ``decoder`` (None for the ``conv_vae`` and
@@ -173,6 +175,7 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
       FileNotFoundError: naming the workdir if it has no config.json or no checkpoint,
         or a missing ``results_json``.
       FileExistsError: if ``out`` is not empty and not replaceable (see ``overwrite``).
+      loading.UntrainedModelError: for a step-0 checkpoint, unless ``allow_untrained``.
 
     Example:
       >>> paths = export("runs/kanjivg-cpu", "exported/kanjivg-cpu")  # doctest: +SKIP
@@ -184,7 +187,8 @@ def export(workdir: str, out: str, checkpoint: str | None = None,
 
     out = os.path.abspath(out)
     _prepare_out(out, overwrite)
-    model, config, source = loading.model_from_workdir(workdir, checkpoint)
+    model, config, source = loading.model_from_workdir(workdir, checkpoint,
+                                                       allow_untrained=allow_untrained)
     image_shape = tuple(int(d) for d in loading.dataset_image_shape(config))
     rows, meta = model_card.evaluation_rows(results_json, workdir)
     info = _export_info(model, config, image_shape, workdir, source, train_command)
@@ -354,15 +358,17 @@ def main(argv):
         raise app.UsageError("give one of --workdir (a training workdir) or --from_export (an "
                              "earlier export to write again in the current format)")
     if values.from_export:
-        if values.checkpoint or values.train_command:
-            raise app.UsageError("--checkpoint and --train_command need --workdir")
+        if values.checkpoint or values.train_command or values.allow_untrained:
+            raise app.UsageError("--checkpoint, --train_command and --allow_untrained need "
+                                 "--workdir")
         paths = reexport(values.from_export, values.out, values.results_json or None, notes,
                          values.framing or None, values.overwrite)
         print(f"re-exported {values.from_export} to {paths['out']} (format {FORMAT_VERSION})")
         return
     paths = export(values.workdir, values.out, values.checkpoint or None,
                    values.results_json or None, values.overwrite,
-                   values.train_command or None, notes, values.framing or None)
+                   values.train_command or None, notes, values.framing or None,
+                   values.allow_untrained)
     print(f"exported {values.workdir} to {paths['out']}")
 
 
@@ -380,6 +386,8 @@ def run():
     flags.DEFINE_string("results_json", "",
                         "Few-shot results (tools/results_table.py --json) for the model card.")
     flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out.")
+    flags.DEFINE_bool("allow_untrained", False, "Export a workdir whose only checkpoint is "
+                      "the untrained step 0 (refused by default).")
     flags.DEFINE_string("train_command", "", "The command that trained the workdir (model card).")
     flags.DEFINE_string("notes", "", "A Markdown file appended to the model card as Notes.")
     flags.DEFINE_enum("framing", "", ["", "fit_ink", "none"],

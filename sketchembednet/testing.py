@@ -210,6 +210,7 @@ def make_fake_workdir(path, kind: str = "sketchembednet", steps: int = 20, seed:
     trained and no dataset is prepared (``config.dataset.data_dir`` is an empty
     folder under ``path``). Returns the workdir, ``path / "run"``.
     """
+    from sketchembednet import checkpoints
     from sketchembednet import trainer
     from sketchembednet.configs import demo
 
@@ -226,7 +227,7 @@ def make_fake_workdir(path, kind: str = "sketchembednet", steps: int = 20, seed:
             value = v.numpy() + noise
             v.assign(np.abs(value) + 0.5 if "moving_variance" in v.path else value)
     workdir = path / "run"
-    manager = tf.train.CheckpointManager(trainer.make_checkpoint(model),
+    manager = tf.train.CheckpointManager(checkpoints.make_checkpoint(model),
                                          str(workdir / "checkpoints"), max_to_keep=1)
     manager.save(checkpoint_number=steps)
     (workdir / "config.json").write_text(config.to_json_best_effort())

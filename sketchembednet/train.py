@@ -6,6 +6,8 @@ r"""Trains SketchEmbedNet. The only module of the package that reads flags.
     TF_CONFIG='{"cluster": ...}' python -m sketchembednet.train --strategy=multi_worker ...
 
 Re-running the same command resumes from the last checkpoint in ``--workdir``.
+Ctrl-C (SIGINT) or SIGTERM writes a checkpoint of the current step and exits with
+128 + the signal number (130 or 143) and a one-line message.
 ``--export=exported/<name>`` exports the trained model afterwards (``sketchembednet.export``).
 ``--config`` takes a packaged config name (``demo``, ``quickdraw``, ``sketchy``;
 see ``sketchembednet/configs/``) or a path to a config file, optionally with
@@ -53,18 +55,30 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     # Imported here so that --help is fast and flags parse before TF initialises.
+    from sketchembednet import checkpoints
     from sketchembednet import distribute
     from sketchembednet import trainer
 
-    distribute.split_cpu(_CPU_REPLICAS.value)
     config = _CONFIG.value
+    try:  # Before anything touches the disk (the replica count is checked again later).
+        trainer.check_config(config)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    distribute.split_cpu(_CPU_REPLICAS.value)
     kind = config.model.get("kind", "sketchembednet")
     suffix = "" if kind == "sketchembednet" else f"-{kind}"
     dataset = config.dataset.name.replace("/", "_")
     workdir = _WORKDIR.value or f"runs/{dataset}-{config.model.preset}{suffix}"
     strategy = distribute.get_strategy(_STRATEGY.value, _TPU.value)
     logging.info("config:\n%s", config)
-    result = trainer.Trainer(config, workdir, strategy).train()
+    try:
+        result = trainer.Trainer(config, workdir, strategy).train()
+    except trainer.TrainingInterrupted as e:
+        print(str(e), file=sys.stderr, flush=True)
+        sys.exit(128 + e.signal_number)
+    except (trainer.ConfigError, checkpoints.CheckpointMismatchError,
+            checkpoints.CorruptCheckpointError) as e:
+        sys.exit(f"error: {e}")
     logging.info("done: %s", result)
     print(f"trained to step {result.get('train/step', 'n/a')}; outputs in {workdir}")
     if _EXPORT.value and distribute.is_chief(strategy):

@@ -34,6 +34,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 
 import keras
@@ -42,6 +44,7 @@ import tensorflow as tf
 import tqdm
 from absl import logging
 
+from sketchembednet import checkpoints
 from sketchembednet import distribute
 from sketchembednet import schedules
 from sketchembednet import visualize
@@ -71,6 +74,63 @@ def write_json(path: str, value) -> None:
     with open(tmp, "w") as f:
         json.dump(value, f, indent=2, sort_keys=True)
     os.replace(tmp, path)
+
+
+class ConfigError(ValueError):
+    """A training config with values out of range."""
+
+
+def check_config(config, replicas: int = 1) -> None:
+    """Checks a training config's values before a run touches the disk.
+
+    Raises:
+      ConfigError: listing every field out of range, e.g.
+        ``invalid config: alpha.max=5.0 must be in [0, 1]; train.batch_size=-8 must be
+        a positive multiple of the 1 replica(s)``.
+    """
+    problems = []
+
+    def need(ok, field, value, rule):
+        if not ok:
+            problems.append(f"{field}={value!r} {rule}")
+
+    t, a, o, d = config.train, config.alpha, config.optim, config.dataset
+    batch = t.batch_size
+    need(isinstance(batch, int) and batch > 0 and batch % replicas == 0, "train.batch_size",
+         batch, f"must be a positive multiple of the {replicas} replica(s)")
+    for field in ("num_steps", "log_every", "sample_every", "num_samples"):
+        need(int(t[field]) >= 0, f"train.{field}", t[field], "must be >= 0")
+    for field in ("steps_per_loop", "checkpoint_every", "keep_checkpoints"):
+        need(int(t[field]) > 0, f"train.{field}", t[field], "must be > 0")
+    need(t.max_nonfinite_restarts >= 0, "train.max_nonfinite_restarts",
+         t.max_nonfinite_restarts, "must be >= 0")
+    need(t.sample_temperature >= 0, "train.sample_temperature", t.sample_temperature,
+         "must be >= 0")
+    for field in ("start", "max"):
+        need(0.0 <= a[field] <= 1.0, f"alpha.{field}", a[field], "must be in [0, 1]")
+    need(a.start <= a.max, "alpha.start", a.start, f"must not exceed alpha.max={a.max!r}")
+    need(a.increment >= 0, "alpha.increment", a.increment, "must be >= 0")
+    need(a.interval > 0, "alpha.interval", a.interval, "must be > 0")
+    need(a.start_step >= 0, "alpha.start_step", a.start_step, "must be >= 0")
+    need(o.learning_rate > 0, "optim.learning_rate", o.learning_rate, "must be > 0")
+    need(0 < o.decay_rate <= 1, "optim.decay_rate", o.decay_rate, "must be in (0, 1]")
+    need(o.decay_steps > 0, "optim.decay_steps", o.decay_steps, "must be > 0")
+    need(o.clip_value >= 0, "optim.clip_value", o.clip_value, "must be >= 0 (0 = off)")
+    need(d.max_len > 0, "dataset.max_len", d.max_len, "must be > 0")
+    need(d.get("shuffle_buffer", 1) > 0, "dataset.shuffle_buffer", d.get("shuffle_buffer"),
+         "must be > 0")
+    need(d.get("cache_budget_mib", 0) >= 0, "dataset.cache_budget_mib",
+         d.get("cache_budget_mib"), "must be >= 0")
+    try:
+        augment.Augmentation.from_config(d.get("augment"))
+    except ValueError as e:
+        problems.append(f"dataset.augment: {e}")
+    if problems:
+        raise ConfigError("invalid config: " + "; ".join(problems))
+    if tuple(d.get("length_buckets", ())) and not config.model.mask_after_end:
+        raise ConfigError(
+            "dataset.length_buckets needs model.mask_after_end=True: the paper's pen loss "
+            "also covers padding, so cutting batches would change every example's loss")
 
 
 def data_sources(dataset_config) -> list[dict]:
@@ -106,38 +166,44 @@ def build_model(config, image_shape) -> keras.Model:
     return model
 
 
-def make_checkpoint(model: keras.Model, optimizer=None) -> tf.train.Checkpoint:
-    """The checkpoint layout of training runs: variables as positional lists.
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped training; a checkpoint of the current step was written.
 
-    Creation order is fixed by the code, so positions are stable across
-    processes. (TF's object-graph tracking does not see Keras 3 layers kept in
-    Python lists, such as the encoder blocks, and would silently skip them and
-    their BatchNorm statistics.) Restore a model alone with ``expect_partial()``.
+    Attributes:
+      signal_number: the signal's number (the CLI exits with 128 + it).
     """
-    parts = {"model_variables": list(model.variables)}
-    if optimizer is not None:
-        parts["optimizer_variables"] = list(optimizer.variables)
-    return tf.train.Checkpoint(**parts)
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.signal_number = signal_number
 
 
-def restore_checkpoint(checkpoint: tf.train.Checkpoint, path: str, partial: bool = False) -> None:
-    """Restores ``path`` into ``checkpoint``, with a clear error when they do not match.
+class _StopSignals:
+    """While active, SIGINT and SIGTERM only set ``received`` (the first one); a second
+    signal gets the default behaviour again (Ctrl-C twice stops at once)."""
 
-    Raises:
-      ValueError: naming the checkpoint, if its variables are not this model's.
-    """
-    try:
-        status = checkpoint.restore(path)
-        if partial:
-            status.expect_partial().assert_existing_objects_matched()
-        else:
-            status.assert_consumed()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        first_line = str(e).strip().splitlines()[0][:300]
-        raise ValueError(
-            f"{path}: this checkpoint does not match the model built from the config (another "
-            f"config, or a run of an older sketchembednet version): {first_line}"
-        ) from None
+    def __init__(self, enabled: bool = True):
+        self.enabled, self.received, self.number, self._old = enabled, None, 0, {}
+
+    def _handle(self, number, frame):
+        del frame
+        self.received, self.number = signal.Signals(number).name, number
+        logging.warning("%s received: stopping after the current steps to write a checkpoint "
+                        "(send it again to stop at once)", self.received)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def __enter__(self):
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
+        return False
 
 
 class NonFiniteLossError(RuntimeError):
@@ -154,28 +220,19 @@ class Trainer:
     """
 
     def __init__(self, config, workdir: str, strategy: tf.distribute.Strategy):
+        check_config(config, strategy.num_replicas_in_sync)  # Before anything touches the disk.
         self.config = config
         self.workdir = workdir
         self.strategy = strategy
         self.chief = distribute.is_chief(strategy)
         self.global_batch = int(config.train.batch_size)
         replicas = strategy.num_replicas_in_sync
-        if self.global_batch % replicas:
-            raise ValueError(
-                f"train.batch_size={self.global_batch} is not divisible by the "
-                f"{replicas} replicas of the strategy"
-            )
-        if tuple(config.dataset.get("length_buckets", ())) and not config.model.mask_after_end:
-            raise ValueError(
-                "dataset.length_buckets needs model.mask_after_end=True: the paper's pen loss "
-                "also covers padding, so cutting batches would change every example's loss"
-            )
-        os.makedirs(workdir, exist_ok=True)
         self.source_infos = [pipeline.prepare(src["name"], src.get("data_dir"),
                                               manual_dir=src.get("manual_dir"),
                                               builder_kwargs=src.get("builder_kwargs"))[1]
                              for src in data_sources(config.dataset)]
         self.info = self.source_infos[0]
+        os.makedirs(workdir, exist_ok=True)
         # Seeded after prepare(): building a dataset may run TF ops (the builders rendered
         # images up to version 2.0.0), which advance the seed's op counter. Seeding first made
         # the initial weights, and so the whole run, depend on whether it was already built.
@@ -189,10 +246,9 @@ class Trainer:
             self.optimizer = keras.optimizers.Adam(schedule)
             # Keras 3 needs the slots before the first strategy.run (stack notes).
             self.optimizer.build(self.model.trainable_variables)
-            self.checkpoint = make_checkpoint(self.model, self.optimizer)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self._checkpoint_dir(), max_to_keep=config.train.keep_checkpoints
-        )
+            self.checkpoint = checkpoints.make_checkpoint(self.model, self.optimizer)
+        self.manager = checkpoints.make_manager(self.checkpoint, self._checkpoint_dir(),
+                                                config.train.keep_checkpoints)
         self._train_loop = self._make_train_loop()
         logging.info("chief=%s, %d replica(s), checkpoints in %s", self.chief, replicas,
                      self.manager.directory)
@@ -209,7 +265,9 @@ class Trainer:
         task_id = self.strategy.cluster_resolver.task_id
         return os.path.join(self.workdir, f"tmp_worker_{task_id}", "checkpoints")
 
-    def _dataset(self, seed: int):
+    def _dataset(self, seed: int, skip_steps: int = 0):
+        """The distributed training batches; ``skip_steps`` global steps' batches are skipped
+        (a resumed run continues the data order of an uninterrupted one)."""
         cfg = self.config.dataset
         streaming = dict(
             shuffle_buffer=int(cfg.get("shuffle_buffer", pipeline.DEFAULT_SHUFFLE_BUFFER)),
@@ -220,16 +278,18 @@ class Trainer:
         def dataset_fn(ctx: tf.distribute.InputContext):
             batch_size = ctx.get_per_replica_batch_size(self.global_batch)
             buckets = tuple(cfg.length_buckets) or None
+            # Each step takes one batch per replica from this worker's pipeline.
+            skip = skip_steps * (ctx.num_replicas_in_sync // ctx.num_input_pipelines)
             if cfg.get("mix"):
                 ds, _ = pipeline.load_mixture(
                     data_sources(cfg), cfg.max_len, batch_size, seed=seed, input_context=ctx,
                     length_buckets=buckets, weights=tuple(cfg.get("mix_weights", ())) or None,
-                    **streaming)
+                    skip_batches=skip, **streaming)
                 return ds
             ds, _ = pipeline.load(
                 cfg.name, cfg.train_split, cfg.max_len, batch_size,
                 **dataset_source(cfg), shuffle=True, repeat=True, seed=seed,
-                input_context=ctx, length_buckets=buckets, **streaming,
+                input_context=ctx, length_buckets=buckets, skip_batches=skip, **streaming,
             )
             return ds
 
@@ -291,13 +351,29 @@ class Trainer:
 
     # ------ The loop
     def train(self) -> dict:
-        """Trains to ``train.num_steps`` (resuming if possible); returns final metrics."""
-        cfg = self.config.train
-        self._save_config()
+        """Trains to ``train.num_steps`` (resuming if possible); returns final metrics.
+
+        SIGINT (Ctrl-C) and SIGTERM stop the run at the end of the current inner loop
+        (``train.steps_per_loop`` steps): a checkpoint of that step is written and
+        :class:`TrainingInterrupted` is raised with a one-line message. A resumed run
+        sees the batches an uninterrupted one would have seen.
+
+        Raises:
+          TrainingInterrupted: after SIGINT or SIGTERM, once the checkpoint is written.
+          checkpoints.CheckpointMismatchError: if the workdir's checkpoints belong to
+            another model (then ``config.json`` is left as it was).
+        """
         step = self._restore()
+        self._save_config()  # Only once the checkpoints are known to be this config's.
         if self.manager.latest_checkpoint is None:
             self.manager.save(checkpoint_number=step)  # A good state to fall back to.
-        iterator = iter(self._dataset(seed=int(cfg.seed) + step))
+        with _StopSignals(enabled=not isinstance(
+                self.strategy, tf.distribute.MultiWorkerMirroredStrategy)) as signals:
+            return self._train(step, signals)
+
+    def _train(self, step: int, signals: "_StopSignals") -> dict:
+        cfg = self.config.train
+        iterator = iter(self._dataset(seed=int(cfg.seed), skip_steps=step))
         writer = tf.summary.create_file_writer(os.path.join(self.workdir, "tensorboard")) \
             if self.chief else tf.summary.create_noop_writer()
         eval_images = self._eval_images()
@@ -305,7 +381,7 @@ class Trainer:
         bar = tqdm.tqdm(total=cfg.num_steps, initial=step, disable=not self.chief,
                         desc="train", unit="step", dynamic_ncols=True)
         start_time, start_step = time.time(), step
-        while step < cfg.num_steps:
+        while step < cfg.num_steps and not signals.received:
             n = self._steps_to_next_event(step)
             t0 = time.time()
             values, ok = self._train_loop(iterator, tf.constant(n))
@@ -322,13 +398,25 @@ class Trainer:
             bar.set_postfix(loss=f"{metrics['train/loss']:.3f}", alpha=f"{metrics['train/alpha']:.2f}")
             self._events(step, metrics, writer, eval_images)
         bar.close()
+        metrics.update({"train/step": step, "train/wall_seconds": time.time() - start_time,
+                        "train/steps_run": step - start_step})
+        if signals.received:
+            self._save_now(step)
+            self._save_result(metrics)
+            raise TrainingInterrupted(
+                f"interrupted by {signals.received} at step {step}: checkpoint "
+                f"{self.manager.latest_checkpoint} written; run the same command to resume",
+                signals.number)
         self._finish(step, eval_images)
-        metrics["train/step"] = step
-        metrics["train/wall_seconds"] = time.time() - start_time
-        metrics["train/steps_run"] = step - start_step
         self._save_result(metrics)
         logging.info("finished at step %d: %s", step, metrics)
         return metrics
+
+    def _save_now(self, step: int) -> None:
+        """Writes a checkpoint of ``step`` unless the newest one is of this step."""
+        latest = self.manager.latest_checkpoint
+        if latest is None or not latest.endswith(f"-{step}"):
+            self.manager.save(checkpoint_number=step)
 
     def _save_result(self, metrics: dict) -> None:
         """Writes ``train_result.json``: the final metrics, and the wall time and steps
@@ -386,9 +474,16 @@ class Trainer:
 
     # ------ Checkpoints
     def _restore(self) -> int:
-        latest = self.manager.latest_checkpoint
+        """Restores the newest intact checkpoint (a damaged newer one is reported, moved to
+        ``checkpoints/damaged/`` and skipped); returns the step."""
+        latest = checkpoints.restore_latest(self.checkpoint, self.manager.directory,
+                                            quarantine=self.chief)
         if latest:
-            restore_checkpoint(self.checkpoint, latest)
+            if latest != self.manager.latest_checkpoint and self.chief:  # Fell back.
+                directory = self.manager.directory
+                checkpoints.write_index(directory, latest)  # Names intact files only.
+                self.manager = checkpoints.make_manager(self.checkpoint, directory,
+                                                        self.config.train.keep_checkpoints)
             logging.info("resumed from %s (step %d)", latest, int(self.optimizer.iterations.numpy()))
         return int(self.optimizer.iterations.numpy())
 
@@ -466,8 +561,7 @@ class Trainer:
         return tf.constant(np.concatenate(rows, axis=0)[None])  # [1, H, W, 1]
 
     def _finish(self, step: int, eval_images: np.ndarray) -> None:
-        if self.manager.latest_checkpoint is None or not self.manager.latest_checkpoint.endswith(f"-{step}"):
-            self.manager.save(checkpoint_number=step)
+        self._save_now(step)
         if not self.chief:
             shutil.rmtree(os.path.dirname(self._checkpoint_dir()), ignore_errors=True)
             return

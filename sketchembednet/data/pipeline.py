@@ -217,6 +217,7 @@ def load(
     shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
     cache_budget_mib: float = DEFAULT_CACHE_BUDGET_MIB,
     augmentation: augment_lib.Augmentation | None = None,
+    skip_batches: int = 0,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Returns batched model inputs of one split, and the dataset's info.
 
@@ -245,13 +246,16 @@ def load(
       shuffle_buffer: examples in the shuffle buffer (the split's size if smaller).
       cache_budget_mib: the memory the strokes of one pipeline may take when cached.
       augmentation: stroke-space augmentation (None or all zeros = off).
+      skip_batches: batches to skip (a resumed run continues the same order). They
+        are read, shuffled and bucketed, but not rendered.
     """
     source = dict(name=name, split=split, data_dir=data_dir, manual_dir=manual_dir,
                   builder_kwargs=builder_kwargs)
     ds, info = _examples(source, max_len, shuffle=shuffle, repeat=repeat, seed=seed,
                          input_context=input_context, cache=cache, shuffle_buffer=shuffle_buffer,
                          cache_budget_mib=cache_budget_mib, augmentation=augmentation)
-    return _batched(ds, batch_size, max_len, length_buckets, drop_remainder, info), info
+    return _batched(ds, batch_size, max_len, length_buckets, drop_remainder, info,
+                    skip_batches), info
 
 
 def _examples(source: dict, max_len: int, *, shuffle, repeat, seed, input_context, cache,
@@ -303,11 +307,12 @@ def _examples(source: dict, max_len: int, *, shuffle, repeat, seed, input_contex
     return ds, info
 
 
-def _batched(ds, batch_size, max_len, length_buckets, drop_remainder, info) -> tf.data.Dataset:
+def _batched(ds, batch_size, max_len, length_buckets, drop_remainder, info,
+             skip_batches: int = 0) -> tf.data.Dataset:
     size = int(info.image_shape[0]) if info.rendered else None
     if batch_size is None:
-        if length_buckets:
-            raise ValueError("length_buckets needs a batch_size")
+        if length_buckets or skip_batches:
+            raise ValueError("length_buckets and skip_batches need a batch_size")
         one = lambda ex: {k: v[0] for k, v in finish_batch(  # noqa: E731
             {k: v[None] for k, v in ex.items()}, size).items()}
         return ds.map(one, num_parallel_calls=tf.data.AUTOTUNE,
@@ -316,6 +321,8 @@ def _batched(ds, batch_size, max_len, length_buckets, drop_remainder, info) -> t
         ds = bucket_by_length(ds, length_buckets, max_len, batch_size, drop_remainder)
     else:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if skip_batches:
+        ds = ds.skip(int(skip_batches))
     ds = ds.map(lambda batch: finish_batch(batch, size), num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -334,6 +341,7 @@ def load_mixture(
     shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
     cache_budget_mib: float = DEFAULT_CACHE_BUDGET_MIB,
     augmentation: augment_lib.Augmentation | None = None,
+    skip_batches: int = 0,
 ) -> tuple[tf.data.Dataset, list[DatasetInfo]]:
     """Training batches drawn from several stroke datasets (shuffled, repeated forever).
 
@@ -349,7 +357,7 @@ def load_mixture(
       sources: dicts with ``name`` and optionally ``split`` (default "train"),
         ``data_dir``, ``manual_dir`` and ``builder_kwargs``.
       max_len, batch_size, seed, input_context, drop_remainder, length_buckets,
-      shuffle_buffer, cache_budget_mib, augmentation: as in :func:`load`.
+      shuffle_buffer, cache_budget_mib, augmentation, skip_batches: as in :func:`load`.
       weights: one positive number per source; None or empty = by split size.
 
     Returns:
@@ -395,7 +403,8 @@ def load_mixture(
                  [round(w, 3) for w in weights], [round(i.stroke_scale, 4) for i in infos])
     ds = datasets[0] if len(datasets) == 1 else tf.data.Dataset.sample_from_datasets(
         datasets, weights, seed=seed)
-    return _batched(ds, batch_size, max_len, length_buckets, drop_remainder, infos[0]), infos
+    return _batched(ds, batch_size, max_len, length_buckets, drop_remainder, infos[0],
+                    skip_batches), infos
 
 
 def trim_batch(batch: dict, max_len: int) -> dict:

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from sketchembednet import checkpoints
 from sketchembednet import trainer
 from sketchembednet.models import presets
 
@@ -52,21 +53,37 @@ def dataset_image_shape(config: dict) -> tuple:
     return pipeline.image_shape_of(builder)
 
 
-def _restore(model: keras.Model, workdir: str, checkpoint: str | None) -> str:
-    """Restores the latest (or the given) training checkpoint into ``model``.
+class UntrainedModelError(ValueError):
+    """The workdir's checkpoint is of step 0: the model was never trained."""
+
+
+def _restore(model: keras.Model, workdir: str, checkpoint: str | None,
+             allow_untrained: bool = False) -> str:
+    """Restores the latest intact (or the given) training checkpoint into ``model``.
 
     Returns:
       The checkpoint prefix restored.
     """
-    checkpoint = checkpoint or tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    if checkpoint is None:
-        raise FileNotFoundError(f"{workdir}: no checkpoint in {workdir}/checkpoints")
-    trainer.restore_checkpoint(trainer.make_checkpoint(model), checkpoint, partial=True)
+    if checkpoint:
+        checkpoints.restore_checkpoint(checkpoints.make_checkpoint(model), checkpoint,
+                                       partial=True)
+    else:
+        checkpoint = checkpoints.restore_latest(checkpoints.make_checkpoint(model),
+                                                os.path.join(workdir, "checkpoints"),
+                                                partial=True)
+        if checkpoint is None:
+            raise FileNotFoundError(f"{workdir}: no checkpoint in {workdir}/checkpoints")
+    step = checkpoint.rsplit("-", 1)[-1]
+    if step == "0" and not allow_untrained:
+        raise UntrainedModelError(
+            f"{workdir}: the only checkpoint is {checkpoint}, the untrained model of step 0 "
+            "(the run stopped before its first training checkpoint); train it further, or "
+            "pass allow_untrained=True (--allow_untrained) to use it anyway")
     return checkpoint
 
 
 def model_from_workdir(workdir: str, checkpoint: str | None = None,
-                       image_shape: tuple | None = None):
+                       image_shape: tuple | None = None, allow_untrained: bool = False):
     """Rebuilds the model of a training workdir and restores its trained weights.
 
     The latest checkpoint (``checkpoints/``) is restored, so runs can be used
@@ -77,6 +94,7 @@ def model_from_workdir(workdir: str, checkpoint: str | None = None,
       checkpoint: a checkpoint prefix to use instead of the latest one.
       image_shape: ``(S, S, C)``; default: the ``image`` feature of the config's
         dataset (read from the TFDS builder's info, without the data).
+      allow_untrained: accept a workdir whose newest checkpoint is of step 0.
 
     Returns:
       ``(model, config, source)``: the built Keras model (a SketchEmbedNet,
@@ -85,6 +103,7 @@ def model_from_workdir(workdir: str, checkpoint: str | None = None,
 
     Raises:
       FileNotFoundError: naming the workdir if it has no config.json or checkpoint.
+      UntrainedModelError: if the checkpoint is of step 0 (unless ``allow_untrained``).
 
     Example:
       >>> model, config, source = model_from_workdir("runs/kanjivg-cpu")  # doctest: +SKIP
@@ -97,13 +116,13 @@ def model_from_workdir(workdir: str, checkpoint: str | None = None,
         config = json.load(f)
     image_shape = tuple(image_shape or dataset_image_shape(config))
     model = trainer.build_model(config, image_shape)
-    source = _restore(model, workdir, checkpoint)
+    source = _restore(model, workdir, checkpoint, allow_untrained)
     logging.info("restored %s (image shape %s)", source, image_shape)
     return model, config, source
 
 
 def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
-                          image_shape: tuple | None = None):
+                          image_shape: tuple | None = None, allow_untrained: bool = False):
     """An ``embed_fn`` of a training workdir's model (see :func:`model_from_workdir`).
 
     Returns:
@@ -113,7 +132,8 @@ def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
     Raises:
       FileNotFoundError: naming the workdir if it has no config.json or checkpoint.
     """
-    model, config, source = model_from_workdir(workdir, checkpoint, image_shape)
+    model, config, source = model_from_workdir(workdir, checkpoint, image_shape,
+                                               allow_untrained)
     image_shape = tuple(image_shape or dataset_image_shape(config))
     embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
     embed_fn.source = source
