@@ -6,8 +6,10 @@ License). The npm package ``hanzi-writer-data`` (David Chanin) ships them as
 one ``package/<character>.json`` per character in its registry tarball, with
 the keys ``strokes`` (SVG outlines), ``medians`` and, for most characters,
 ``radStrokes``. ``medians`` holds one polyline per stroke, in stroke order,
-``[[x, y], ...]`` in a 1024-unit box with **y pointing up**; here y is flipped
-to image coordinates (``y' = 900 - y``, x right, y down).
+``[[x, y], ...]`` in a 1024-unit box with **y pointing up** (x 0..1024, y
+-124..900); here y is flipped to image coordinates (``y' = 900 - y``, x right,
+y down). A point outside that box, or not finite, is an error naming the member
+(release 2.0.1 spans x 18..1014, y -96..885).
 
 Conversion: per stroke RDP (``epsilon`` in the 1024-unit box), then stroke-3
 ``(dx, dy, pen_lifted)``, un-normalised. A character with fewer than two points
@@ -99,7 +101,11 @@ def _point(value, where: str) -> tuple[float, float]:
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
     if not ok:
         raise DataFileError(f"{where}: bad point {value!r} (expected [x, y], two finite numbers)")
-    return float(value[0]), Y_FLIP - float(value[1])
+    x, y = float(value[0]), Y_FLIP - float(value[1])
+    if not (0.0 <= x <= BOX_SIZE and 0.0 <= y <= BOX_SIZE):
+        raise DataFileError(f"{where}: point {value!r} is outside the 1024-unit box "
+                            f"(x 0..1024, y {Y_FLIP - BOX_SIZE:g}..{Y_FLIP:g})")
+    return x, y
 
 
 def parse_medians(text: str | bytes, name: str) -> list[np.ndarray]:
@@ -114,7 +120,8 @@ def parse_medians(text: str | bytes, name: str) -> list[np.ndarray]:
 
     Raises:
       DataFileError: naming ``name`` for malformed JSON, a missing or non-list
-        ``medians``, a stroke that is not a list of points, or a bad point.
+        ``medians``, a stroke that is not a list of points, or a bad point (not
+        two finite numbers, or outside the 1024-unit box).
     """
     try:
         record = json.loads(text)

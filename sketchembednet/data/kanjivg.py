@@ -97,7 +97,12 @@ def _sample_path(d: str, sample_step: float) -> np.ndarray:
     pieces = []
     for seg in path:
         control = np.array([complex(p) for p in seg.bpoints()])  # Bezier control points
-        approx_len = float(np.sum(np.abs(np.diff(control))))  # >= the arc length
+        if not np.all(np.isfinite(control)):
+            raise ValueError(f"non-finite coordinate in {control.tolist()}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            approx_len = float(np.sum(np.abs(np.diff(control))))  # >= the arc length
+        if not np.isfinite(approx_len):
+            raise ValueError(f"non-finite length of the segment {control.tolist()}")
         n = max(2, int(np.ceil(approx_len / sample_step)) + 1)
         ts = np.linspace(0.0, 1.0, n)
         pts = np.asarray(seg.points(ts)) if hasattr(seg, "points") else np.array([seg.point(t) for t in ts])
@@ -115,7 +120,8 @@ def svg_polylines(text: str, name: str, sample_step: float = 0.5) -> list[np.nda
       sample_step: approximate spacing of the sampled points, in SVG units.
 
     Raises:
-      strokes.StrokeFormatError: for malformed XML, a bad path, or no strokes.
+      strokes.StrokeFormatError: naming the file and path, for malformed XML, a
+        bad path (e.g. a non-finite coordinate), or no strokes.
     """
     try:
         root = ET.fromstring(text)

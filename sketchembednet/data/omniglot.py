@@ -28,6 +28,7 @@ import dataclasses
 import io
 import re
 import zipfile
+import zlib
 from typing import Iterator
 
 import numpy as np
@@ -213,9 +214,11 @@ def read_pair(images_zip: epath.PathLike, strokes_zip: epath.PathLike
 
 
 def _read_member(archive, member, zip_name) -> bytes:
+    """A member's bytes; DataFileError naming the zip and member if they are corrupt
+    (bad CRC, truncation, or deflate data that does not decompress: ``zlib.error``)."""
     try:
         return archive.read(member)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:  # CRC error, truncation.
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as e:
         raise DataFileError(f"{zip_name}: member {member} is corrupt ({e})") from e
 
 
@@ -224,7 +227,10 @@ def _drawing(images, png, strokes_archive, txt, images_zip, strokes_zip) -> Omni
     char_id, drawer = int(match["char_id"]), int(match["drawer"])
     if not 1 <= char_id <= NUM_CHARACTERS:
         raise DataFileError(f"{images_zip}: {png}: character id {char_id} is not in 1..1623")
-    text = _read_member(strokes_archive, txt, strokes_zip).decode("utf-8", errors="strict")
+    try:
+        text = _read_member(strokes_archive, txt, strokes_zip).decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise DataFileError(f"{strokes_zip}: {txt}: not a text stroke file ({e})") from e
     return OmniglotDrawing(
         alphabet=match["alphabet"], character=match["character"], char_id=char_id,
         drawer=drawer, png=_read_member(images, png, images_zip), png_name=f"{images_zip}: {png}",

@@ -15,6 +15,14 @@ Google publishes two per-class formats that hold the same drawings (Ha & Eck
   256-unit box and RDP-simplified with epsilon 2.0: exactly the input of the
   ``.npz`` files. :func:`read_simplified_ndjson` converts them to stroke-3.
 
+Values outside a format's range are errors naming the file and line (ndjson) or
+array element (npz), never dropped: they mean a corrupt file or another format
+(e.g. a "raw" ndjson, whose coordinates are screen pixels), and one such value
+would otherwise set the dataset's normalizing scale (one coordinate of 1e9 in
+the 344-class sample moved it from 36.6 to 2.1 million). Simplified coordinates
+must be numbers in ``SIMPLIFIED_RANGE`` (0..255: integers in Google's files);
+npz offsets must be finite and fit int16, the files' dtype.
+
 Class names with spaces are URL-encoded in download URLs (``%20``).
 
 Example:
@@ -32,6 +40,7 @@ import json
 import pickle
 import urllib.parse
 import zipfile
+import zlib
 from typing import Iterator
 
 import numpy as np
@@ -47,6 +56,10 @@ NPZ_KEYS = {"train": "train", "validation": "valid", "test": "test"}
 # ndjson files have no splits: sha256(key_id) % 100 below 90 -> train, below 95 ->
 # validation, else test.
 HASH_SPLITS = ((90, "train"), (95, "validation"), (100, "test"))
+# Coordinates of the "simplified" ndjson: aligned to 0 and scaled to at most 255.
+SIMPLIFIED_RANGE = (0, 255)
+# Offsets of the sketch-rnn npz files: int16.
+NPZ_RANGE = (int(np.iinfo(np.int16).min), int(np.iinfo(np.int16).max))
 
 def sketchrnn_url(name: str) -> str:
     """URL of the official sketch-rnn ``.npz`` file of a class (spaces URL-encoded)."""
@@ -140,8 +153,32 @@ def read_npz(path: epath.PathLike, allow_pickle: bool = False) -> dict[str, np.n
     except DataFileError:
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, pickle.UnpicklingError,
-            KeyError, TypeError, AttributeError, IndexError) as e:
-        raise DataFileError(f"{name}: not a readable .npz file ({type(e).__name__}: {e})") from e
+            KeyError, TypeError, AttributeError, IndexError, zlib.error) as e:
+        kind = "zlib.error" if isinstance(e, zlib.error) else type(e).__name__
+        raise DataFileError(f"{name}: not a readable .npz file ({kind}: {e})") from e
+
+
+def empty_file_reason(path: epath.PathLike, source_format: str) -> str | None:
+    """Why a class file holds no drawing at all, or None if it has content.
+
+    ``"0 bytes"``, or for ndjson ``"only blank lines"`` (reading stops at the
+    first non-blank line, the first line of a real file).
+
+    Example:
+      >>> import tempfile, os
+      >>> path = os.path.join(tempfile.mkdtemp(), "cat.ndjson")
+      >>> _ = open(path, "w").write("\\n  \\n")
+      >>> empty_file_reason(path, "ndjson")
+      'only blank lines'
+    """
+    path = epath.Path(path)
+    if path.stat().length == 0:
+        return "0 bytes"
+    if source_format == "ndjson":
+        with path.open("rb") as f:
+            if not any(line.strip() for line in f):
+                return "only blank lines"
+    return None
 
 
 def npz_sketches(arrays: dict, split: str, name: str) -> list[np.ndarray]:
@@ -156,17 +193,30 @@ def npz_sketches(arrays: dict, split: str, name: str) -> list[np.ndarray]:
       a list of float32 ``[L, 3]`` arrays; ``L`` may be 0 (callers drop those).
 
     Raises:
-      DataFileError: if the key is missing or an element is not ``[L, 3]``.
-      strokes.StrokeFormatError: for non-finite values or a bad pen column.
+      DataFileError: if the key is missing, an element is not ``[L, 3]``, or an
+        offset is not finite or outside ``NPZ_RANGE`` (int16, the files' dtype).
+      strokes.StrokeFormatError: for a bad pen column.
     """
     key = NPZ_KEYS[split]
     if key not in arrays:
         raise DataFileError(f"{name}: no '{key}' array (keys: {sorted(arrays)})")
+    low, high = NPZ_RANGE
     out = []
     for i, sketch in enumerate(arrays[key]):
         arr = np.asarray(sketch)
-        if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number):
+        if arr.ndim != 2 or arr.shape[1] != 3 or not np.issubdtype(arr.dtype, np.number) \
+                or np.iscomplexobj(arr):
             raise DataFileError(f"{name}: {key}[{i}] is not a numeric [L, 3] array")
+        if not np.can_cast(arr.dtype, np.int16):  # int16 files need no check.
+            xy = arr[:, :2].astype(np.float64)
+            bad = ~((xy >= low) & (xy <= high))  # NaN is bad too.
+            if bad.any():
+                row, col = (int(v) for v in np.argwhere(bad)[0])
+                value = xy[row, col]
+                what = "is not finite" if not np.isfinite(value) else (
+                    f"is outside {low}..{high}, the int16 range of the sketch-rnn files")
+                raise DataFileError(f"{name}: {key}[{i}] row {row}: {'dx dy'.split()[col]} "
+                                    f"{value:g} {what}")
         out.append(arr.astype(np.float32) if not len(arr) else
                    strokes.validate_stroke3(arr, f"{name}: {key}[{i}]"))
     return out
@@ -187,11 +237,62 @@ class SimplifiedDrawing:
     recognized: bool
 
 
+def _check_simplified_values(values, what: str, name: str) -> None:
+    """Raises DataFileError unless ``values`` is a list of numbers in ``SIMPLIFIED_RANGE``."""
+    low, high = SIMPLIFIED_RANGE
+    if not isinstance(values, list):
+        raise DataFileError(f"{name}: {what} must be a list of numbers, "
+                            f"got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+        numeric = arr.ndim == 1 and arr.dtype.kind in "iuf"
+    except (ValueError, OverflowError):  # Nested lists of different lengths.
+        numeric = False
+    if not numeric or any(isinstance(v, bool) for v in values):  # JSON true is not 1.
+        bad = next((v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))
+                    or (isinstance(v, int) and not low <= v <= high)), values)
+        if isinstance(bad, int) and not isinstance(bad, bool):  # Beyond int64.
+            raise DataFileError(f"{name}: {what} value {bad} is outside {low}..{high}, the "
+                                "range of the simplified format (a raw or corrupt file?)")
+        raise DataFileError(f"{name}: {what} value {bad!r} is not a number")
+    arr = arr.astype(np.float64)
+    bad = ~((arr >= low) & (arr <= high))  # NaN is bad too.
+    if bad.any():
+        value = values[int(np.argmax(bad))]
+        if not np.isfinite(float(value)):
+            raise DataFileError(f"{name}: {what} value {value} is not finite")
+        raise DataFileError(f"{name}: {what} value {value} is outside {low}..{high}, the "
+                            "range of the simplified format (a raw or corrupt file?)")
+
+
+def simplified_polylines(drawing, name: str) -> list[np.ndarray]:
+    """The polylines of a simplified ``drawing``, checked against the format.
+
+    Every x and y must be a number in ``SIMPLIFIED_RANGE`` (0..255).
+
+    Example:
+      >>> [line.tolist() for line in simplified_polylines([[[0, 9], [0, 255]]], "cat.ndjson:3")]
+      [[[0.0, 0.0], [9.0, 255.0]]]
+
+    Raises:
+      DataFileError: naming ``name`` for a value that is not a number, not finite
+        or out of range.
+      strokes.StrokeFormatError: for a malformed stroke (lengths, nesting).
+    """
+    if isinstance(drawing, list):
+        for i, stroke in enumerate(drawing):
+            if isinstance(stroke, list):
+                for axis, values in zip("xy", stroke[:2]):
+                    _check_simplified_values(values, f"stroke {i} {axis}", name)
+    return strokes.quickdraw_to_polylines(drawing, name)
+
+
 def parse_simplified_line(line: str, name: str, word: str | None = None) -> SimplifiedDrawing:
     """Parses one ndjson line (``name`` is ``file:line`` for error messages).
 
     Raises:
-      DataFileError: for invalid JSON, missing keys, or a ``word`` other than ``word``.
+      DataFileError: for invalid JSON, missing keys, a ``word`` other than
+        ``word``, or a coordinate that is not a number in 0..255.
       strokes.StrokeFormatError: for a malformed ``drawing``.
     """
     try:
@@ -203,7 +304,7 @@ def parse_simplified_line(line: str, name: str, word: str | None = None) -> Simp
         raise DataFileError(f"{name}: not a Quickdraw drawing (missing {e})") from e
     if word is not None and record.get("word") != word:
         raise DataFileError(f"{name}: drawing of {record.get('word')!r} in the file of {word!r}")
-    lines = strokes.quickdraw_to_polylines(drawing, name)
+    lines = simplified_polylines(drawing, name)
     if sum(len(line) for line in lines) < 2:
         return SimplifiedDrawing(key_id, None, bool(record.get("recognized", True)))
     return SimplifiedDrawing(key_id, strokes.polylines_to_stroke3(lines, name),
@@ -234,21 +335,32 @@ def offset_moments(stroke3_list) -> np.ndarray:
     number as ``strokes.normalizing_scale`` without holding every sketch.
     """
     out = np.zeros(3, np.float64)
-    for s in stroke3_list:
-        xy = np.asarray(s, np.float64)[:, :2]
-        out += (xy.size, xy.sum(), np.square(xy).sum())
+    with np.errstate(over="ignore"):  # scale_from_moments reports an overflow.
+        for s in stroke3_list:
+            xy = np.asarray(s, np.float64)[:, :2]
+            out += (xy.size, xy.sum(), np.square(xy).sum())
     return out
 
 
 def scale_from_moments(moments: np.ndarray) -> float:
     """The population std of the offsets summarised by :func:`offset_moments`.
 
+    The std, as sketch-rnn computes it (trained models depend on its value). The
+    parsers' range checks bound what one drawing can add: e.g. one extreme but
+    valid Quickdraw drawing (64 offsets of 255) moves the scale of the
+    344-class sample by under 1% (``tests/reliability/data_test.py``).
+
     Raises:
-      strokes.StrokeFormatError: if there are no offsets or the std is zero.
+      strokes.StrokeFormatError: if there are no offsets, the moments are not
+        finite (offsets far outside any source format's range), or the std is zero.
     """
     count, total, total_sq = (float(v) for v in moments)
     if count == 0:
         raise strokes.StrokeFormatError("cannot compute a normalizing scale of zero drawings")
+    if not np.all(np.isfinite([total, total_sq])):
+        raise strokes.StrokeFormatError(
+            f"cannot compute a normalizing scale: the offsets' sum of squares is {total_sq} "
+            "(offsets far outside the source format's range)")
     variance = max(total_sq / count - (total / count) ** 2, 0.0)
     scale = float(np.sqrt(variance))
     if not np.isfinite(scale) or scale <= 0:

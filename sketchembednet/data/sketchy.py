@@ -63,6 +63,13 @@ def _length(segment) -> float:
     return segment.length()  # Arcs.
 
 
+def _control_points(segment) -> tuple:
+    """The numbers defining a segment: Bezier control points, or an arc's ends and radii."""
+    if hasattr(segment, "bpoints"):
+        return tuple(segment.bpoints())
+    return segment.start, segment.end, segment.radius  # Arcs.
+
+
 def _sample(segments: list, step: float) -> np.ndarray:
     """Points along a path: each ``(segment, length)`` with a non-zero length at
     ``max(length // step, 3)`` points."""
@@ -93,8 +100,8 @@ def svg_polylines(text: str, name: str, min_fraction: float = 0.1,
       ``(polylines [n_i, 2], number of short paths dropped)``.
 
     Raises:
-      DataFileError: naming the file, for malformed XML (e.g. a truncated file)
-        or a path that cannot be parsed.
+      DataFileError: naming the file, for malformed XML (e.g. a truncated file),
+        a path that cannot be parsed, or a non-finite coordinate.
     """
     try:
         root = ET.fromstring(text)
@@ -109,13 +116,24 @@ def svg_polylines(text: str, name: str, min_fraction: float = 0.1,
             path = svgpathtools.parse_path(d)
             if not np.allclose(matrix, np.eye(3)):
                 path = svgpathtools.path.transform(path, matrix)
-            segments = [(segment, _length(segment)) for segment in path]
-            paths.append((sum(length for _, length in segments), segments))
+            points = np.array([p for segment in path for p in _control_points(segment)],
+                              complex)
+            with np.errstate(all="ignore"):
+                segments = [(segment, _length(segment)) for segment in path]
         except Exception as e:  # svgpathtools raises bare ValueError/IndexError/...
             raise DataFileError(f"{name}: cannot parse path {d[:40]!r}: {e}") from e
+        length = sum(length for _, length in segments)
+        if not (np.all(np.isfinite(points)) and np.isfinite(length)):
+            raise DataFileError(f"{name}: path {d[:40]!r} has a non-finite coordinate or "
+                                f"length ({length})")
+        paths.append((length, segments))
     longest = max((length for length, _ in paths), default=0.0)
     kept = [path for length, path in paths if longest > 0 and length >= min_fraction * longest]
-    lines = [line for line in (_sample(p, step) for p in kept) if len(line)]
+    try:
+        lines = [line for line in (_sample(p, step) for p in kept) if len(line)]
+    except (ValueError, OverflowError, MemoryError) as e:  # Lengths too large to sample.
+        raise DataFileError(f"{name}: cannot sample its paths ({e}); coordinates out of "
+                            "range?") from e
     return lines, len(paths) - len(kept)
 
 

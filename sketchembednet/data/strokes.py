@@ -266,14 +266,24 @@ def normalizing_scale(stroke3_list: Iterable) -> float:
 
     sketch-rnn's ``calculate_normalizing_scale_factor``: offsets are divided by
     this one number so that they have unit variance over the training split.
+    It stays the plain std (trained models depend on its value, e.g. kanjivg's
+    20.3123); the parsers' range checks bound what one drawing can add to it.
 
     Raises:
-      StrokeFormatError: if there are no offsets or the scale is zero.
+      StrokeFormatError: if there are no offsets, an offset is not finite or so
+        large that its square overflows, or the scale is zero.
     """
     parts = [np.asarray(s, np.float64)[:, :2].ravel() for s in stroke3_list]
     if not parts:
         raise StrokeFormatError("cannot compute a normalizing scale of zero drawings")
-    scale = float(np.std(np.concatenate(parts)))
+    offsets = np.concatenate(parts)
+    with np.errstate(over="ignore"):
+        total_sq = float(np.square(offsets).sum())
+    if not np.isfinite(total_sq):
+        raise StrokeFormatError(
+            f"cannot compute a normalizing scale: the offsets' sum of squares is {total_sq} "
+            "(offsets far outside the source format's range)")
+    scale = float(np.std(offsets))
     if not np.isfinite(scale) or scale <= 0:
         raise StrokeFormatError(f"normalizing scale must be positive and finite, got {scale}")
     return scale

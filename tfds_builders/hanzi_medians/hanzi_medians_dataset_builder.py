@@ -35,6 +35,7 @@ from etils import epath
 from sketchembednet.data import hanzi
 from sketchembednet.data import quickdraw
 from sketchembednet.data.errors import DataFileError
+from tfds_builders import manual
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 IMAGE_SIZE = 28  # Side of the images the pipeline renders from the strokes.
@@ -56,8 +57,12 @@ def split_of(character: str) -> str:
     return "validation" if bucket < VALIDATION_PERCENT else "train"
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
-    """DatasetBuilder for Make Me a Hanzi stroke medians (strokes only, no images)."""
+class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for Make Me a Hanzi stroke medians (strokes only, no images).
+
+    A manual directory that is given must hold the tarball (else FileNotFoundError
+    naming it); with none given, the tarball is downloaded.
+    """
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {
@@ -109,14 +114,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _tarball(self, dl_manager) -> tuple[epath.Path, str]:
         """``(path of the .tgz, "manual" or "download")``."""
-        try:
-            root = dl_manager.manual_dir
-        except AssertionError:  # No manual dir: download.
-            root = None
+        root, given = self._manual_dir(dl_manager)
         if root is not None and (epath.Path(root) / hanzi.TARBALL_NAME).exists():
             path = epath.Path(root) / hanzi.TARBALL_NAME
             self._verify_manual(path)
             return path, "manual"
+        if given:
+            raise manual.no_files_error(
+                "hanzi_medians", root, hanzi.TARBALL_NAME,
+                f"the unchanged npm tarball under that name, from {hanzi.TARBALL_URL}",
+                "download it")
+        logging.info("hanzi_medians: no manual directory given: downloading %s",
+                     hanzi.TARBALL_URL)
         return epath.Path(dl_manager.download(hanzi.TARBALL_URL)), "download"
 
     def _split_generators(self, dl_manager):

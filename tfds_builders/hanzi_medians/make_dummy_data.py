@@ -3,8 +3,8 @@ r"""Writes the synthetic hanzi-writer-data-format dummy tarball used by the buil
 ``dummy_data/hanzi-writer-data-dummy.tgz`` follows the real npm tarball's layout
 (``package/<character>.json`` with ``strokes``, ``medians`` and ``radStrokes``,
 plus ``package/package.json``, ``README.md``, ``index.js`` and ``ARPHICPL.TXT``)
-but its medians are random polylines in the 1024-unit, y-up box, not Make Me a
-Hanzi's strokes, and its outlines are placeholders. It is deliberately not named
+but its medians are random polylines in the 1024-unit, y-up box (x 0..1024, y
+-124..900, as Make Me a Hanzi's), not Make Me a Hanzi's strokes, and its outlines are placeholders. It is deliberately not named
 ``hanzi-writer-data-2.0.1.tgz``: the builder test uses ``dummy_data/`` as its
 manual directory, where that name would be checked against the real sha256.
 
@@ -45,7 +45,8 @@ def random_medians(rng: np.random.Generator) -> list:
     for _ in range(rng.integers(1, 6)):
         start = rng.uniform(150, 850, size=2)
         steps = rng.normal(0, 120, size=(rng.integers(1, 6), 2))
-        points = np.clip(start + np.concatenate([[[0, 0]], np.cumsum(steps, axis=0)]), 0, 1023)
+        points = np.clip(start + np.concatenate([[[0, 0]], np.cumsum(steps, axis=0)]),
+                         [0, -124], [1023, 900])
         out.append(np.round(points).astype(int).tolist())
     return out
 

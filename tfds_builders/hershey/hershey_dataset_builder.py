@@ -32,6 +32,7 @@ from absl import logging
 from sketchembednet.data import hershey
 from sketchembednet.data import strokes
 from sketchembednet.data.errors import DataFileError
+from tfds_builders import manual
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 RDP_EPSILON = 0.5  # RDP tolerance in font units (capitals are 21 units tall).
@@ -60,8 +61,12 @@ def check_fonts(fonts: dict, source: str) -> None:
                                 f"{hershey.FONTS[font]} slots of the label classes")
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
-    """DatasetBuilder for Hershey font glyphs as stroke-3 drawings."""
+class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for Hershey font glyphs as stroke-3 drawings.
+
+    A manual directory that is given must hold ``hershey/*.jhf`` (else
+    FileNotFoundError naming it); with none given, the installed package is read.
+    """
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {
@@ -98,12 +103,23 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
 
     def _source_dir(self, dl_manager):
-        """The manual ``hershey/`` folder if there is one, else None (the package)."""
-        try:
-            manual = dl_manager.manual_dir / "hershey"
-        except AssertionError:  # No manual dir: the normal, offline case.
-            return None
-        return manual if manual.exists() else None
+        """The manual ``hershey/`` folder if it holds ``.jhf`` files, else None (the package).
+
+        Raises:
+          FileNotFoundError: if a manual directory was given without ``hershey/*.jhf``.
+        """
+        root, given = self._manual_dir(dl_manager)
+        folder = root / "hershey" if root is not None else None
+        if folder is not None and folder.is_dir() and any(folder.glob("*.jhf")):
+            return folder
+        if given:
+            raise manual.no_files_error(
+                "hershey", root, "Hershey .jhf fonts",
+                "hershey/<font>.jhf, e.g. hershey/futural.jhf", "use the installed "
+                f"{hershey.PACKAGE} package", sub="hershey")
+        logging.info("hershey: no manual directory given: reading the fonts of the installed "
+                     "%s package", hershey.PACKAGE)
+        return None
 
     def _split_generators(self, dl_manager):
         root = self._source_dir(dl_manager)

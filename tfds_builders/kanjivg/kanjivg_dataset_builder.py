@@ -34,6 +34,7 @@ from absl import logging
 
 from sketchembednet.data import kanjivg
 from sketchembednet.data import strokes
+from tfds_builders import manual
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
@@ -47,8 +48,12 @@ def split_of(label: str) -> str:
     return "validation" if bucket < VALIDATION_PERCENT else "train"
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
-    """DatasetBuilder for KanjiVG stroke-3 drawings."""
+class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for KanjiVG stroke-3 drawings.
+
+    A manual directory that is given must hold ``kanji/*.svg`` (else
+    FileNotFoundError naming it); with none given, the installed package is read.
+    """
 
     VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
@@ -83,14 +88,24 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
 
     def _source_dir(self, dl_manager):
-        """The manual ``kanji/`` folder if given, else the installed package's."""
-        try:
-            manual = dl_manager.manual_dir / "kanji"
-        except AssertionError:  # No manual dir: the normal, offline case.
-            manual = None
-        if manual is not None and manual.exists():
-            return manual
-        return kanjivg.kanjivg_dir()
+        """The manual ``kanji/`` folder if it holds SVG files, else the installed package's.
+
+        Raises:
+          FileNotFoundError: if a manual directory was given without ``kanji/*.svg``.
+        """
+        root, given = self._manual_dir(dl_manager)
+        folder = root / "kanji" if root is not None else None
+        if folder is not None and folder.is_dir() and any(folder.glob("*.svg")):
+            return folder
+        if given:
+            raise manual.no_files_error(
+                "kanjivg", root, "KanjiVG SVG files",
+                "kanji/<hex codepoint>[-<variant>].svg, e.g. kanji/04e00.svg",
+                "use the installed kanjivg package", sub="kanji")
+        source = kanjivg.kanjivg_dir()
+        logging.info("kanjivg: no manual directory given: reading the installed package's %s",
+                     source)
+        return source
 
     def _split_generators(self, dl_manager):
         source = self._source_dir(dl_manager)

@@ -32,6 +32,7 @@ from etils import epath
 from sketchembednet.data import omniglot
 from sketchembednet.data import quickdraw
 from sketchembednet.data.errors import DataFileError
+from tfds_builders import manual
 
 MAX_LEN = 120  # T: stroke-3 rows kept (the authors' Vinyals cache; the pipeline can cut to 64).
 IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
@@ -75,8 +76,12 @@ class OmniglotStrokesConfig(tfds.core.BuilderConfig):
     scheme: str = "lake"
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
-    """DatasetBuilder for Omniglot images with stroke-3 strokes."""
+class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for Omniglot images with stroke-3 strokes.
+
+    A manual directory that is given must hold the config's zips (else
+    FileNotFoundError naming it); with none given, the zips are downloaded.
+    """
 
     VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
@@ -128,11 +133,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         subsets = SCHEMES[self.builder_config.scheme]
         names = {f"{kind}_{subset}": (kind, subset) for subset in subsets
                  for kind in ("images", "strokes")}
-        try:
-            root = dl_manager.manual_dir
-        except AssertionError:  # No manual dir: download.
-            root = None
+        root, given = self._manual_dir(dl_manager)
         present = [n for n in names if root is not None and (root / f"{n}.zip").exists()]
+        if not present and given:
+            raise manual.no_files_error(
+                "omniglot_strokes", root, f"zip of config {self.builder_config.name!r}",
+                f"the official names: {', '.join(sorted(n + '.zip' for n in names))}",
+                "download them")
         if present:
             missing = sorted(set(names) - set(present))
             if missing:
@@ -143,6 +150,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             paths, source = {n: root / f"{n}.zip" for n in names}, "manual"
         else:
             urls = {n: omniglot.archive_url(*names[n]) for n in names}
+            logging.info("omniglot_strokes: no manual directory given: downloading %d zips "
+                         "from %s", len(urls), omniglot.BASE_URL)
             paths, source = dl_manager.download(urls), "download"
         return {s: (epath.Path(paths[f"images_{s}"]), epath.Path(paths[f"strokes_{s}"]))
                 for s in subsets}, source

@@ -11,17 +11,21 @@ Sources (``sketchembednet.data.quickdraw``), chosen by the config:
   (the same drawings before sampling; no splits, so each drawing's split is a
   hash of its ``key_id``: 90% train, 5% validation, 5% test).
 
-Files are downloaded from the Quickdraw bucket, or read from the manual
-directory when it holds ``<class>.npz`` / ``<class>.ndjson`` files of the
-config's classes. The npz files are pickles: they are unpickled (by a NumPy-only
+Files are read from the manual directory, which must then hold ``<class>.npz``
+/ ``<class>.ndjson`` files of the config's classes (a given directory without
+any, or that does not exist, is an error naming it: ``tfds_builders/manual.py``);
+only with no manual directory given are they downloaded from the Quickdraw
+bucket. An empty class file counts as a missing class. The npz files are pickles: they are unpickled (by a NumPy-only
 unpickler) only after their sha256 matches ``checksums.tsv``, or, for manual
 files, when the builder is created with ``allow_manual_pickle=True``.
 
 Sketches with more than ``MAX_LEN`` (64) stroke-3 rows are dropped (the paper
 keeps length <= 64), as are drawings of fewer than two points; both counts go
 to the metadata (``<split>_dropped_too_long``, ``<split>_dropped_degenerate``)
-and the log. ``metadata["stroke_scale"]`` is the std of the kept training
-offsets; the strokes themselves are stored un-normalised (256-unit box). Only
+and the log. Coordinates outside the format's range (ndjson 0..255, npz int16)
+or not finite are errors naming the file and line, never drops (README.md,
+"Coordinate checks and the scale"). ``metadata["stroke_scale"]`` is the std of
+the kept training offsets; the strokes themselves are stored un-normalised (256-unit box). Only
 strokes are stored: the input pipeline renders the 28x28 image
 (``Builder.IMAGE_SIZE``) on the fly with the same rasterizer as the pixel loss.
 """
@@ -40,6 +44,7 @@ from etils import epath
 
 from sketchembednet.data import quickdraw
 from sketchembednet.data.errors import DataFileError
+from tfds_builders import manual
 from tfds_builders.quickdraw import beam as beam_lib
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
@@ -94,7 +99,7 @@ def _make_configs() -> list[QuickdrawConfig]:
     return configs
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for Quick, Draw! stroke-3 sketches.
 
     Args:
@@ -127,7 +132,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Optional: without a manual directory the files are downloaded. To build from
     local copies instead, put one file per class of the config directly into the
-    manual directory, named as in the Quickdraw bucket (`<class>.npz` from
+    manual directory (a given directory without any is an error, not a download), named as in the Quickdraw bucket (`<class>.npz` from
     `sketchrnn/`, or `<class>.ndjson` from `full/simplified/`; spaces kept or
     written `%20`), e.g. `<manual_dir>/aircraft carrier.ndjson`. Local `.npz`
     files are pickles and are only read with `allow_manual_pickle=True`; a
@@ -161,10 +166,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     # ---------------------------------------------------------------- sources
     def _manual_sources(self, dl_manager, classes, extension):
-        """``({class: path}, missing)`` from the manual dir, or None if it has none."""
-        try:
-            root = dl_manager.manual_dir
-        except AssertionError:  # No manual dir: download.
+        """``({class: path}, missing)`` from the manual dir, or None to download.
+
+        None only when no manual directory was given and the default one holds no
+        file of this config; a given directory without any raises (``manual.py``).
+        """
+        root, given = self._manual_dir(dl_manager)
+        if root is None:
             return None
         found = {}
         for name in classes:
@@ -173,7 +181,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     found[name] = root / file_name
                     break
         if not found:
-            logging.info("quickdraw: no <class>%s files of this config in %s", extension, root)
+            if given:
+                raise manual.no_files_error(
+                    "quickdraw", root, f"class file of config {self.builder_config.name!r}",
+                    f"one file per class named <class>{extension}, e.g. "
+                    f"{classes[0] + extension!r}", "download the files")
+            logging.info("quickdraw: the default manual directory %s holds no <class>%s file "
+                         "of this config", root, extension)
             return None
         missing = [name for name in classes if name not in found]
         if missing and not self._allow_missing_classes:
@@ -185,6 +199,33 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         for name in missing:
             logging.warning("quickdraw: class %r missing from %s: built without it", name, root)
         return found, missing
+
+    def _without_empty_files(self, found: dict, missing: list, source: str) -> dict:
+        """Drops the empty class files (0 bytes, or an ndjson of blank lines only).
+
+        An empty file would build its class with no example and pass as present, so
+        it is an error, unless ``allow_missing_classes`` and the file is a manual
+        one (and not every file is empty): then the class is logged and added to
+        ``missing`` like an absent file.
+        """
+        fmt = self.builder_config.source_format
+        empty = {name: why for name in sorted(found)
+                 if (why := quickdraw.empty_file_reason(found[name], fmt))}
+        if empty and (source == "download" or not self._allow_missing_classes
+                      or len(empty) == len(found)):
+            name, why = next(iter(empty.items()))
+            others = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
+            hint = ("" if source == "download" or len(empty) == len(found) else
+                    ", or pass allow_missing_classes=True to build without it")
+            raise DataFileError(
+                f"{found[name]}: empty class file ({why}){others}: class {name!r} would "
+                f"have no drawings; replace it with the class's file{hint}")
+        for name, why in empty.items():
+            logging.warning("quickdraw: %s is empty (%s): class %r built without it",
+                            found[name], why, name)
+        missing.extend(empty)
+        missing.sort()
+        return {name: path for name, path in found.items() if name not in empty}
 
     def _verify_official_npz(self, dl_manager, url: str, path) -> None:
         """Allows unpickling a downloaded npz only if its sha256 is registered and matches."""
@@ -207,23 +248,28 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         """``({class: path}, missing classes, "manual" or "download")`` for this config."""
         config = self.builder_config
         classes = CLASS_SETS[config.class_set]
-        manual = self._manual_sources(dl_manager, classes, EXTENSIONS[config.source_format])
-        if manual is not None:
-            found, missing = manual
+        local = self._manual_sources(dl_manager, classes, EXTENSIONS[config.source_format])
+        if local is not None:
+            found, missing = local
             if config.source_format == "npz" and not self._allow_manual_pickle:
                 raise DataFileError(
                     f"{next(iter(found.values()))}: local .npz files are pickles and can run "
                     "code when loaded; pass allow_manual_pickle=True to the builder if you "
                     "trust them, or use the *_ndjson configs")
+            found = self._without_empty_files(found, missing, "manual")
             return found, missing, "manual"
         npz = config.source_format == "npz"
         url_of = quickdraw.sketchrnn_url if npz else quickdraw.simplified_url
         urls = {name: url_of(name) for name in classes}
+        logging.info("quickdraw: no manual directory given: downloading %d class files of "
+                     "config %r from %s/%s/<class>%s", len(urls), config.name, quickdraw.BUCKET,
+                     "sketchrnn" if npz else "full/simplified", EXTENSIONS[config.source_format])
         paths = dl_manager.download(urls)
         if npz:
             for name in classes:
                 self._verify_official_npz(dl_manager, urls[name], paths[name])
-        return {name: epath.Path(paths[name]) for name in classes}, [], "download"
+        found = {name: epath.Path(paths[name]) for name in classes}
+        return self._without_empty_files(found, [], "download"), [], "download"
 
     # ---------------------------------------------------------------- building
     def _download_and_prepare(self, dl_manager, download_config):
@@ -269,6 +315,10 @@ def read_class(name: str, path, source_format: str) -> dict[str, list]:
     """``{split: [(key_id, stroke3 or None), ...]}`` of one class file, in file order.
 
     npz files are unpickled (NumPy-only): the builder verified or allowed them.
+
+    Raises:
+      DataFileError: naming the file (and line or element) for a corrupt file, a
+        coordinate out of the format's range, or a file without any drawing.
     """
     out = {split: [] for split in SPLITS}
     if source_format == "npz":
@@ -280,6 +330,8 @@ def read_class(name: str, path, source_format: str) -> dict[str, list]:
     else:
         for drawing in quickdraw.read_simplified_ndjson(path, word=name):
             out[quickdraw.split_of_key(drawing.key_id)].append((drawing.key_id, drawing.stroke3))
+    if not any(out.values()):  # The builder drops empty files first; this catches the rest.
+        raise DataFileError(f"{path}: no drawings of class {name!r} in the file")
     return out
 
 
