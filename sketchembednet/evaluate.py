@@ -28,6 +28,8 @@ import os
 from absl import app
 from absl import flags
 
+from sketchembednet import cli
+
 _WORKDIR = flags.DEFINE_string("workdir", "", "Training workdir to evaluate.")
 _SAVED_MODEL = flags.DEFINE_string("saved_model", "", "SavedModel to evaluate.")
 _ALLOW_UNTRAINED = flags.DEFINE_bool(
@@ -169,4 +171,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(cli.one_line_errors(main))

@@ -48,6 +48,7 @@ import tempfile
 import tensorflow as tf
 from absl import logging
 
+from sketchembednet import cli
 from sketchembednet.data import preprocessing
 from sketchembednet.exporting import hub_modules
 from sketchembednet.exporting import model_card
@@ -393,7 +394,7 @@ def run():
     flags.DEFINE_enum("framing", "", ["", "fit_ink", "none"],
                       "The encoder's input framing (default: fit_ink for 1-channel models, "
                       "none for photo encoders).")
-    app.run(main)
+    app.run(cli.one_line_errors(main))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ import sys
 from absl import app
 from absl import flags
 
+from sketchembednet import cli
+
 SECTIONS = ("generation", "recognisability", "structure")
 HELD_OUT = ("validation", "test")
 
@@ -220,7 +222,7 @@ def main(argv):
 def run():
     """Entry point: defines the flags, then runs :func:`main`."""
     define_flags()
-    app.run(main)
+    app.run(cli.one_line_errors(main))
 
 
 if __name__ == "__main__":

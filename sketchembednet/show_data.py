@@ -20,6 +20,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from sketchembednet import cli
 from sketchembednet import visualize
 from sketchembednet.data import pipeline
 
@@ -61,4 +62,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(cli.one_line_errors(main))

@@ -76,6 +76,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from sketchembednet import cli
 from sketchembednet import configs
 from sketchembednet.tuning import *  # noqa: F401,F403 (the library API, re-exported)
 from sketchembednet.tuning.space import _fmt
@@ -223,7 +224,7 @@ def run():
             argv[i] = "--config=" + _resolve(arg.split("=", 1)[1])
         elif arg == "--config" and i + 1 < len(argv):
             argv[i + 1] = _resolve(argv[i + 1])
-    app.run(main, argv=argv)
+    app.run(cli.one_line_errors(main), argv=argv)
 
 
 if __name__ == "__main__":

@@ -198,3 +198,25 @@ def test_signal_checkpoints_and_the_resumed_run_matches_an_uninterrupted_one(
     assert f"resumed from {cut}/checkpoints/ckpt-{step} (step {step})" in resumed.stderr
     assert _final_loss(cut) == _final_loss(tmp_path / "straight")
     assert np.isfinite(_final_loss(cut))
+
+
+def test_clis_report_user_errors_in_one_line(kanjivg_data_dir, tmp_path):
+    run(tiny(kanjivg_data_dir, num_steps=0), tmp_path / "run")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    cases = {
+        ("sketchembednet.export", f"--workdir={tmp_path / 'typo'}", f"--out={tmp_path / 'o'}"):
+            f"error: {tmp_path / 'typo'}/config.json: not found; is {tmp_path / 'typo'} a "
+            "training workdir?",
+        ("sketchembednet.export", f"--workdir={tmp_path / 'run'}", f"--out={tmp_path / 'o'}"):
+            f"error: {tmp_path / 'run'}: the only checkpoint is {tmp_path / 'run'}/checkpoints/"
+            "ckpt-0, the untrained model of step 0 (the run stopped before its first training "
+            "checkpoint); train it further, or pass allow_untrained=True (--allow_untrained) "
+            "to use it anyway",
+    }
+    for args, expected in cases.items():
+        result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
+                                timeout=300, env=env)
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines()[-1] == expected
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
