@@ -148,10 +148,33 @@ def _linear_probe(embeddings, data) -> list:
     return [result]
 
 
+def _check_flags() -> None:
+    """Checks the numeric flags before any data or model is loaded.
+
+    Raises:
+      app.UsageError: naming the flag and what it needs.
+    """
+    for flag, low in ((_WAYS, 2), (_SHOTS, 1)):
+        try:
+            values = [int(v) for v in flag.value]
+        except ValueError:
+            values = []
+        if not values or min(values) < low:
+            raise app.UsageError(f"--{flag.name}={','.join(flag.value)}: need comma-separated "
+                                 f"integers >= {low}")
+    for flag, low in ((_EPISODES, 1), (_NUM_QUERY, 1), (_BATCH_SIZE, 1), (_MIN_PER_CLASS, 0),
+                      (_MAX_PER_CLASS, 1), (_IMAGE_SIZE, 1)):
+        if flag.value is not None and flag.value < low:
+            raise app.UsageError(f"--{flag.name}={flag.value}: need an integer >= {low}")
+    if not 0.0 < _TRAIN_FRACTION.value < 1.0:
+        raise app.UsageError(f"--train_fraction={_TRAIN_FRACTION.value}: need a number in (0, 1)")
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] not in COMMANDS:
         raise app.UsageError(f"usage: python -m sketchembednet.evaluate {{{'|'.join(COMMANDS)}}} "
                              f"--flags (got {argv[1:]})")
+    _check_flags()
     from sketchembednet.evaluation import fewshot
 
     embed_fn, model, data = _model_and_data()

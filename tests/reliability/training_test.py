@@ -212,6 +212,10 @@ def test_clis_report_user_errors_in_one_line(kanjivg_data_dir, tmp_path):
             "ckpt-0, the untrained model of step 0 (the run stopped before its first training "
             "checkpoint); train it further, or pass allow_untrained=True (--allow_untrained) "
             "to use it anyway",
+        ("sketchembednet.evaluate", "fewshot", "--random=cpu", "--ways=abc"):
+            "--ways=abc: need comma-separated integers >= 2",
+        ("sketchembednet.evaluate", "fewshot", "--random=cpu", "--episodes=0"):
+            "--episodes=0: need an integer >= 1",
     }
     for args, expected in cases.items():
         result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
