@@ -111,7 +111,7 @@ def test_quickdraw_without_manual_dir_downloads_and_logs(tmp_path, caplog):
     default.mkdir(parents=True)
     (default / "images_background.zip").write_bytes(b"other dataset")
     builder = qd.Builder(data_dir=str(tmp_path / "tfds"), config="heldout_45_ndjson")
-    with caplog.at_level(logging.INFO), pytest.raises(DownloadAttempted) as e:
+    with caplog.at_level(logging.INFO, logger="absl"), pytest.raises(DownloadAttempted) as e:
         build(builder)
     assert len(e.value.args[0]) == 45
     assert ("quickdraw: no manual directory given: downloading 45 class files of config "

@@ -97,7 +97,7 @@ def test_damaged_newest_checkpoint_falls_back_to_the_newest_intact_one(
         "ckpt-0", "ckpt-10", "ckpt-20"]
     _truncate(os.path.join(folder, "ckpt-20"))
     config.train.num_steps = 30
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("WARNING", logger="absl"):
         result = run(config, tmp_path)
     assert result["train/step"] == 30 and result["train/steps_run"] == 20  # From step 10.
     message = next(r.getMessage() for r in caplog.records if "damaged" in r.getMessage())
