@@ -58,6 +58,23 @@ class ManualDirMixin:
         except AssertionError:  # The default folder is absent or empty.
             return None, False
 
+    def _manual_subfolder(self, dl_manager, sub: str, pattern: str, **error) -> epath.Path | None:
+        """The manual directory's ``sub/`` folder if it holds ``pattern`` files, else None
+        (use the installed package).
+
+        Raises:
+          FileNotFoundError: :func:`no_files_error` with ``error`` (``dataset``,
+            ``missing``, ``expected``, ``fallback``), if a manual directory was given
+            without such files.
+        """
+        root, given = self._manual_dir(dl_manager)
+        folder = root / sub if root is not None else None
+        if folder is not None and folder.is_dir() and any(folder.glob(pattern)):
+            return folder
+        if given:
+            raise no_files_error(root=root, sub=sub, **error)
+        return None
+
 
 def contents(folder: epath.PathLike, sub: str | None = None) -> str:
     """What a folder holds, for error messages: ``"it does not exist"``, ``"it is

@@ -24,7 +24,6 @@ sends about 10% of the characters to ``validation`` (the same hash as the
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import numpy as np
@@ -36,25 +35,14 @@ from sketchembednet.data import hanzi
 from sketchembednet.data import quickdraw
 from sketchembednet.data.errors import DataFileError
 from tfds_builders import manual
+from tfds_builders.splits import character_split as split_of
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 IMAGE_SIZE = 28  # Side of the images the pipeline renders from the strokes.
 # RDP tolerance in the 1024-unit box, chosen by measurement (README.md): under 0.5 px
 # of displacement on the 28 px canvas for 99.9% of characters; 3.6% over T=64.
 RDP_EPSILON = 12.0
-VALIDATION_PERCENT = 10  # Share of characters in the validation split.
 SPLITS = ("train", "validation")
-
-
-def split_of(character: str) -> str:
-    """The split of a character: a stable hash (the same as ``kanjivg``'s).
-
-    Example:
-      >>> split_of("一"), split_of("三")
-      ('train', 'validation')
-    """
-    bucket = int(hashlib.sha256(character.encode("utf-8")).hexdigest(), 16) % 100
-    return "validation" if bucket < VALIDATION_PERCENT else "train"
 
 
 class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):

@@ -22,7 +22,6 @@ characters, in every font, to ``validation``.
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import numpy as np
@@ -33,21 +32,11 @@ from sketchembednet.data import hershey
 from sketchembednet.data import strokes
 from sketchembednet.data.errors import DataFileError
 from tfds_builders import manual
+from tfds_builders.splits import character_split as split_of
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 RDP_EPSILON = 0.5  # RDP tolerance in font units (capitals are 21 units tall).
-VALIDATION_PERCENT = 10  # Share of characters in the validation split.
 SPLITS = ("train", "validation")
-
-
-def split_of(character: str) -> str:
-    """The split of a character: a stable hash, so all fonts' glyphs stay together.
-
-    >>> split_of("A"), split_of("H")
-    ('train', 'validation')
-    """
-    bucket = int(hashlib.sha256(character.encode("utf-8")).hexdigest(), 16) % 100
-    return "validation" if bucket < VALIDATION_PERCENT else "train"
 
 
 def check_fonts(fonts: dict, source: str) -> None:
@@ -108,15 +97,12 @@ class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         Raises:
           FileNotFoundError: if a manual directory was given without ``hershey/*.jhf``.
         """
-        root, given = self._manual_dir(dl_manager)
-        folder = root / "hershey" if root is not None else None
-        if folder is not None and folder.is_dir() and any(folder.glob("*.jhf")):
+        folder = self._manual_subfolder(
+            dl_manager, "hershey", "*.jhf", dataset="hershey", missing="Hershey .jhf fonts",
+            expected="hershey/<font>.jhf, e.g. hershey/futural.jhf",
+            fallback=f"use the installed {hershey.PACKAGE} package")
+        if folder is not None:
             return folder
-        if given:
-            raise manual.no_files_error(
-                "hershey", root, "Hershey .jhf fonts",
-                "hershey/<font>.jhf, e.g. hershey/futural.jhf", "use the installed "
-                f"{hershey.PACKAGE} package", sub="hershey")
         logging.info("hershey: no manual directory given: reading the fonts of the installed "
                      "%s package", hershey.PACKAGE)
         return None

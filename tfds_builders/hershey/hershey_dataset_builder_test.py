@@ -6,6 +6,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from sketchembednet.data.errors import DataFileError
+from tfds_builders import splits
 from tfds_builders.hershey import hershey_dataset_builder
 
 
@@ -77,8 +78,11 @@ def test_unknown_fonts_and_extra_glyphs_are_named():
         hershey_dataset_builder.check_fonts({"greek": [None] * 97}, "src")
 
 
-def test_docstring_examples():
-    result = doctest.testmod(hershey_dataset_builder)
+def test_split_rule_and_its_docstring_example():
+    # Every font's glyph of a character is in one split (the rule shared with kanjivg).
+    split_of = hershey_dataset_builder.split_of
+    assert (split_of("A"), split_of("H")) == ("train", "validation")
+    result = doctest.testmod(splits)
     assert result.attempted == 1 and result.failed == 0
 
 

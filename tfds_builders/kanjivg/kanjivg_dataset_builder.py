@@ -25,7 +25,6 @@ and ``04e14-Kaisho``) go to the same split, chosen by a hash of the character
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import numpy as np
@@ -35,17 +34,11 @@ from absl import logging
 from sketchembednet.data import kanjivg
 from sketchembednet.data import strokes
 from tfds_builders import manual
+from tfds_builders.splits import character_split as split_of
 
 MAX_LEN = 64  # T: maximum number of stroke-3 rows kept.
 IMAGE_SIZE = 28  # Side of the image the pipeline renders, pixels.
 RDP_EPSILON = 1.0  # RDP tolerance, KanjiVG units (the box is 109 units wide).
-VALIDATION_PERCENT = 10  # Share of characters in the validation split.
-
-
-def split_of(label: str) -> str:
-    """The split of a character: a stable hash, so variants stay together."""
-    bucket = int(hashlib.sha256(label.encode("utf-8")).hexdigest(), 16) % 100
-    return "validation" if bucket < VALIDATION_PERCENT else "train"
 
 
 class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
@@ -93,15 +86,12 @@ class Builder(manual.ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         Raises:
           FileNotFoundError: if a manual directory was given without ``kanji/*.svg``.
         """
-        root, given = self._manual_dir(dl_manager)
-        folder = root / "kanji" if root is not None else None
-        if folder is not None and folder.is_dir() and any(folder.glob("*.svg")):
+        folder = self._manual_subfolder(
+            dl_manager, "kanji", "*.svg", dataset="kanjivg", missing="KanjiVG SVG files",
+            expected="kanji/<hex codepoint>[-<variant>].svg, e.g. kanji/04e00.svg",
+            fallback="use the installed kanjivg package")
+        if folder is not None:
             return folder
-        if given:
-            raise manual.no_files_error(
-                "kanjivg", root, "KanjiVG SVG files",
-                "kanji/<hex codepoint>[-<variant>].svg, e.g. kanji/04e00.svg",
-                "use the installed kanjivg package", sub="kanji")
         source = kanjivg.kanjivg_dir()
         logging.info("kanjivg: no manual directory given: reading the installed package's %s",
                      source)
