@@ -19,10 +19,10 @@ import sys
 
 def user_error_types() -> tuple:
     """The exception types that report a user's mistake (imported lazily: TF)."""
-    from sketchembednet import checkpoints
+    from sketchembednet.models import checkpoints
     from sketchembednet.data.errors import DataFileError
     from sketchembednet.evaluation.loading import UntrainedModelError
-    from sketchembednet.trainer import ConfigError
+    from sketchembednet.configs.checks import ConfigError
 
     return (FileNotFoundError, FileExistsError, NotADirectoryError, DataFileError,
             checkpoints.CheckpointMismatchError, checkpoints.CorruptCheckpointError,

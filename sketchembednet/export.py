@@ -49,6 +49,7 @@ import tensorflow as tf
 from absl import logging
 
 from sketchembednet import cli
+from sketchembednet import paths
 from sketchembednet.data import preprocessing
 from sketchembednet.exporting import hub_modules
 from sketchembednet.exporting import model_card
@@ -75,9 +76,9 @@ def _source_scales(config: dict, workdir: str) -> list[dict]:
     """Every training source's ``{name, split, stroke_scale}``: from the run's
     ``sources.json`` (written by the trainer), else from the prepared TFDS infos
     (a scale is None where the dataset is not available)."""
-    from sketchembednet import trainer
+    from sketchembednet.models import checkpoints
 
-    recorded = read_json(os.path.join(workdir, trainer.SOURCES_JSON))
+    recorded = read_json(os.path.join(workdir, checkpoints.SOURCES_JSON))
     if recorded:
         return [dict(name=s["name"], split=s["split"], stroke_scale=s["stroke_scale"])
                 for s in recorded]
@@ -91,7 +92,7 @@ def _source_scales(config: dict, workdir: str) -> list[dict]:
     for source in sources:
         scale = None
         try:
-            builder = tfds.builder(source["name"], data_dir=source.get("data_dir") or None)
+            builder = tfds.builder(source["name"], data_dir=paths.expand(source.get("data_dir")) or None)
             scale = (builder.info.metadata or {}).get("stroke_scale")
         except Exception as e:  # noqa: BLE001  (a missing dataset must not stop an export)
             logging.warning("stroke_scale of %s unknown: %s", source["name"], e)
@@ -302,7 +303,7 @@ def load_for_finetuning(export_dir: str):
     """The Keras model of an export, rebuilt from code, with the exported weights.
 
     The supported way to fine-tune (SavedModels carry functions, not Keras layers):
-    ``trainer.build_model`` on the exported ``config.json`` and the export's image shape,
+    ``models.factory.from_config`` on the exported ``config.json`` and the export's image shape,
     then the encoder's variables are read from ``encoder/`` and, for SketchEmbedNet, the
     decoder's from ``decoder/``. The baselines' other parts (the Conv-VAE's pixel
     decoder, the contrastive sketch LSTM) are not exported and keep their fresh
@@ -327,11 +328,11 @@ def load_for_finetuning(export_dir: str):
       >>> with tf.GradientTape() as tape:  # doctest: +SKIP
       ...     loss = model.compute_losses(images, stroke5, alpha=0.5, training=True)["loss"]
     """
-    from sketchembednet import trainer
+    from sketchembednet.models import factory
 
     config = read_export_config(export_dir)
     info = config["export"]
-    model = trainer.build_model(config, tuple(info["image_shape"]))
+    model = factory.from_config(config, tuple(info["image_shape"]))
     _load_into(os.path.join(export_dir, ENCODER), model.encoder.variables,
                info.get("encoder_variables"))
     if info["kind"] == "sketchembednet":

@@ -210,16 +210,16 @@ def make_fake_workdir(path, kind: str = "sketchembednet", steps: int = 20, seed:
     trained and no dataset is prepared (``config.dataset.data_dir`` is an empty
     folder under ``path``). Returns the workdir, ``path / "run"``.
     """
-    from sketchembednet import checkpoints
-    from sketchembednet import trainer
     from sketchembednet.configs import demo
+    from sketchembednet.models import checkpoints
+    from sketchembednet.models import factory
 
     path = pathlib.Path(path)
     config = demo.get_config("tiny")
     config.model.kind = kind
     config.dataset.data_dir = str(path / "tfds")  # Empty: no prepared dataset.
     os.makedirs(config.dataset.data_dir, exist_ok=True)
-    model = trainer.build_model(config, (28, 28, 1))
+    model = factory.from_config(config, (28, 28, 1))
     rng = np.random.default_rng(seed)
     for v in model.variables:
         if v.dtype == "float32" and "alpha" not in v.path:

@@ -55,13 +55,15 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     # Imported here so that --help is fast and flags parse before TF initialises.
-    from sketchembednet import checkpoints
     from sketchembednet import distribute
+    from sketchembednet import interrupts
     from sketchembednet import trainer
+    from sketchembednet.configs import checks
+    from sketchembednet.models import checkpoints
 
     config = _CONFIG.value
     try:  # Before anything touches the disk (the replica count is checked again later).
-        trainer.check_config(config)
+        checks.check_config(config)
     except ValueError as e:
         sys.exit(f"error: {e}")
     distribute.split_cpu(_CPU_REPLICAS.value)
@@ -73,10 +75,10 @@ def main(argv):
     logging.info("config:\n%s", config)
     try:
         result = trainer.Trainer(config, workdir, strategy).train()
-    except trainer.TrainingInterrupted as e:
+    except interrupts.TrainingInterrupted as e:
         print(str(e), file=sys.stderr, flush=True)
         sys.exit(128 + e.signal_number)
-    except (trainer.ConfigError, checkpoints.CheckpointMismatchError,
+    except (checks.ConfigError, checkpoints.CheckpointMismatchError,
             checkpoints.CorruptCheckpointError) as e:
         sys.exit(f"error: {e}")
     logging.info("done: %s", result)

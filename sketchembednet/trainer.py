@@ -34,8 +34,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import threading
 import time
 
 import keras
@@ -44,166 +42,19 @@ import tensorflow as tf
 import tqdm
 from absl import logging
 
-from sketchembednet import checkpoints
 from sketchembednet import distribute
+from sketchembednet import interrupts
+from sketchembednet import jsonio
 from sketchembednet import schedules
 from sketchembednet import visualize
+from sketchembednet.configs import checks
 from sketchembednet.data import augment
 from sketchembednet.data import pipeline
 from sketchembednet.data import rasterize
-from sketchembednet.models import presets
+from sketchembednet.models import checkpoints
+from sketchembednet.models import factory
 
 TERMS = ("loss", "pen", "stroke", "pixel", "kl")  # SketchEmbedNet's; a model's own: loss_terms
-
-
-def dataset_source(dataset_config) -> dict:
-    """``data_dir``, ``manual_dir`` and ``builder_kwargs`` of a ``config.dataset``, for
-    ``pipeline.prepare`` / ``pipeline.load`` (empty strings and dicts mean "default")."""
-    get = dataset_config.get
-    kwargs = get("builder_kwargs") or {}
-    return {"data_dir": get("data_dir") or None, "manual_dir": get("manual_dir") or None,
-            "builder_kwargs": dict(kwargs.to_dict() if hasattr(kwargs, "to_dict") else kwargs)}
-
-
-SOURCES_JSON = "sources.json"
-
-
-def write_json(path: str, value) -> None:
-    """Writes ``value`` as JSON atomically (a temporary file, then a rename)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-
-class ConfigError(ValueError):
-    """A training config with values out of range."""
-
-
-def check_config(config, replicas: int = 1) -> None:
-    """Checks a training config's values before a run touches the disk.
-
-    Raises:
-      ConfigError: listing every field out of range, e.g.
-        ``invalid config: alpha.max=5.0 must be in [0, 1]; train.batch_size=-8 must be
-        a positive multiple of the 1 replica(s)``.
-    """
-    problems = []
-
-    def need(ok, field, value, rule):
-        if not ok:
-            problems.append(f"{field}={value!r} {rule}")
-
-    t, a, o, d = config.train, config.alpha, config.optim, config.dataset
-    batch = t.batch_size
-    need(isinstance(batch, int) and batch > 0 and batch % replicas == 0, "train.batch_size",
-         batch, f"must be a positive multiple of the {replicas} replica(s)")
-    for field in ("num_steps", "log_every", "sample_every", "num_samples"):
-        need(int(t[field]) >= 0, f"train.{field}", t[field], "must be >= 0")
-    for field in ("steps_per_loop", "checkpoint_every", "keep_checkpoints"):
-        need(int(t[field]) > 0, f"train.{field}", t[field], "must be > 0")
-    need(t.max_nonfinite_restarts >= 0, "train.max_nonfinite_restarts",
-         t.max_nonfinite_restarts, "must be >= 0")
-    need(t.sample_temperature >= 0, "train.sample_temperature", t.sample_temperature,
-         "must be >= 0")
-    for field in ("start", "max"):
-        need(0.0 <= a[field] <= 1.0, f"alpha.{field}", a[field], "must be in [0, 1]")
-    need(a.start <= a.max, "alpha.start", a.start, f"must not exceed alpha.max={a.max!r}")
-    need(a.increment >= 0, "alpha.increment", a.increment, "must be >= 0")
-    need(a.interval > 0, "alpha.interval", a.interval, "must be > 0")
-    need(a.start_step >= 0, "alpha.start_step", a.start_step, "must be >= 0")
-    need(o.learning_rate > 0, "optim.learning_rate", o.learning_rate, "must be > 0")
-    need(0 < o.decay_rate <= 1, "optim.decay_rate", o.decay_rate, "must be in (0, 1]")
-    need(o.decay_steps > 0, "optim.decay_steps", o.decay_steps, "must be > 0")
-    need(o.clip_value >= 0, "optim.clip_value", o.clip_value, "must be >= 0 (0 = off)")
-    need(d.max_len > 0, "dataset.max_len", d.max_len, "must be > 0")
-    need(d.get("shuffle_buffer", 1) > 0, "dataset.shuffle_buffer", d.get("shuffle_buffer"),
-         "must be > 0")
-    need(d.get("cache_budget_mib", 0) >= 0, "dataset.cache_budget_mib",
-         d.get("cache_budget_mib"), "must be >= 0")
-    try:
-        augment.Augmentation.from_config(d.get("augment"))
-    except ValueError as e:
-        problems.append(f"dataset.augment: {e}")
-    if problems:
-        raise ConfigError("invalid config: " + "; ".join(problems))
-    if tuple(d.get("length_buckets", ())) and not config.model.mask_after_end:
-        raise ConfigError(
-            "dataset.length_buckets needs model.mask_after_end=True: the paper's pen loss "
-            "also covers padding, so cutting batches would change every example's loss")
-
-
-def data_sources(dataset_config) -> list[dict]:
-    """The training sources of a ``config.dataset``: the main dataset, then ``mix``
-    (the ``sources`` of ``pipeline.load_mixture``)."""
-    sources = [dict(name=dataset_config.name, split=dataset_config.train_split,
-                    **dataset_source(dataset_config))]
-    return sources + [_plain(source) for source in dataset_config.get("mix", ())]
-
-
-def _plain(value):
-    """A ConfigDict (or dict) as a plain dict, recursively."""
-    value = value.to_dict() if hasattr(value, "to_dict") else value
-    return {k: _plain(v) for k, v in value.items()} if isinstance(value, dict) else value
-
-
-def build_model(config, image_shape) -> keras.Model:
-    """The built (all variables created) model of a training config.
-
-    Args:
-      config: a training config, or the dict of a saved ``config.json``.
-      image_shape: ``(S, S, C)`` of the dataset's images.
-    """
-    config = config.to_dict() if hasattr(config, "to_dict") else config
-    fields = dict(config["model"])
-    preset = fields.pop("preset")
-    if isinstance(fields.get("encoder_filters"), list):
-        fields["encoder_filters"] = tuple(fields["encoder_filters"])
-    max_len = int(config["dataset"]["max_len"])
-    model = presets.build_model(preset, image_shape=tuple(image_shape), max_seq_len=max_len,
-                                **fields)
-    model.build(((None, *image_shape), (None, max_len + 1, 5)))
-    return model
-
-
-class TrainingInterrupted(Exception):
-    """SIGINT or SIGTERM stopped training; a checkpoint of the current step was written.
-
-    Attributes:
-      signal_number: the signal's number (the CLI exits with 128 + it).
-    """
-
-    def __init__(self, message: str, signal_number: int):
-        super().__init__(message)
-        self.signal_number = signal_number
-
-
-class _StopSignals:
-    """While active, SIGINT and SIGTERM only set ``received`` (the first one); a second
-    signal gets the default behaviour again (Ctrl-C twice stops at once)."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled, self.received, self.number, self._old = enabled, None, 0, {}
-
-    def _handle(self, number, frame):
-        del frame
-        self.received, self.number = signal.Signals(number).name, number
-        logging.warning("%s received: stopping after the current steps to write a checkpoint "
-                        "(send it again to stop at once)", self.received)
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    def __enter__(self):
-        if self.enabled and threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old = {}
-        return False
 
 
 class NonFiniteLossError(RuntimeError):
@@ -220,7 +71,7 @@ class Trainer:
     """
 
     def __init__(self, config, workdir: str, strategy: tf.distribute.Strategy):
-        check_config(config, strategy.num_replicas_in_sync)  # Before anything touches the disk.
+        checks.check_config(config, strategy.num_replicas_in_sync)  # Before anything touches the disk.
         self.config = config
         self.workdir = workdir
         self.strategy = strategy
@@ -230,7 +81,7 @@ class Trainer:
         self.source_infos = [pipeline.prepare(src["name"], src.get("data_dir"),
                                               manual_dir=src.get("manual_dir"),
                                               builder_kwargs=src.get("builder_kwargs"))[1]
-                             for src in data_sources(config.dataset)]
+                             for src in checks.data_sources(config.dataset)]
         self.info = self.source_infos[0]
         os.makedirs(workdir, exist_ok=True)
         # Seeded after prepare(): building a dataset may run TF ops (the builders rendered
@@ -256,7 +107,7 @@ class Trainer:
     # ------ Setup
     def build_model(self) -> keras.Model:
         """Builds the model of ``config.model`` with all its variables (under scope)."""
-        return build_model(self.config, self.info.image_shape)
+        return factory.from_config(self.config, self.info.image_shape)
 
     def _checkpoint_dir(self) -> str:
         if self.chief:
@@ -282,13 +133,13 @@ class Trainer:
             skip = skip_steps * (ctx.num_replicas_in_sync // ctx.num_input_pipelines)
             if cfg.get("mix"):
                 ds, _ = pipeline.load_mixture(
-                    data_sources(cfg), cfg.max_len, batch_size, seed=seed, input_context=ctx,
+                    checks.data_sources(cfg), cfg.max_len, batch_size, seed=seed, input_context=ctx,
                     length_buckets=buckets, weights=tuple(cfg.get("mix_weights", ())) or None,
                     skip_batches=skip, **streaming)
                 return ds
             ds, _ = pipeline.load(
                 cfg.name, cfg.train_split, cfg.max_len, batch_size,
-                **dataset_source(cfg), shuffle=True, repeat=True, seed=seed,
+                **checks.dataset_source(cfg), shuffle=True, repeat=True, seed=seed,
                 input_context=ctx, length_buckets=buckets, skip_batches=skip, **streaming,
             )
             return ds
@@ -367,11 +218,11 @@ class Trainer:
         self._save_config()  # Only once the checkpoints are known to be this config's.
         if self.manager.latest_checkpoint is None:
             self.manager.save(checkpoint_number=step)  # A good state to fall back to.
-        with _StopSignals(enabled=not isinstance(
+        with interrupts.StopSignals(enabled=not isinstance(
                 self.strategy, tf.distribute.MultiWorkerMirroredStrategy)) as signals:
             return self._train(step, signals)
 
-    def _train(self, step: int, signals: "_StopSignals") -> dict:
+    def _train(self, step: int, signals: "interrupts.StopSignals") -> dict:
         cfg = self.config.train
         iterator = iter(self._dataset(seed=int(cfg.seed), skip_steps=step))
         writer = tf.summary.create_file_writer(os.path.join(self.workdir, "tensorboard")) \
@@ -403,7 +254,7 @@ class Trainer:
         if signals.received:
             self._save_now(step)
             self._save_result(metrics)
-            raise TrainingInterrupted(
+            raise interrupts.TrainingInterrupted(
                 f"interrupted by {signals.received} at step {step}: checkpoint "
                 f"{self.manager.latest_checkpoint} written; run the same command to resume",
                 signals.number)
@@ -423,17 +274,13 @@ class Trainer:
         summed over every invocation that trained this workdir (resumes included)."""
         if not self.chief:
             return
-        path = os.path.join(self.workdir, "train_result.json")
-        total_wall, total_steps = 0.0, 0
-        if os.path.exists(path):
-            with open(path) as f:
-                old = json.load(f)
-            total_wall, total_steps = old.get("total_wall_seconds", 0.0), old.get(
-                "total_steps_run", 0)
+        path = os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON)
+        old = jsonio.read_json(path) or {}
+        total_wall, total_steps = old.get("total_wall_seconds", 0.0), old.get("total_steps_run", 0)
         result = dict(metrics, total_wall_seconds=total_wall + metrics["train/wall_seconds"],
                       total_steps_run=total_steps + metrics["train/steps_run"],
                       replicas=self.strategy.num_replicas_in_sync)
-        write_json(path, result)
+        jsonio.write_json(path, result)
 
     def _steps_to_next_event(self, step: int) -> int:
         cfg = self.config.train
@@ -509,16 +356,14 @@ class Trainer:
         sources = [dict(name=info.name, split=src["split"], stroke_scale=info.stroke_scale,
                         num_examples=info.num_examples.get(src["split"].split("[")[0]),
                         image_shape=list(info.image_shape), rendered=info.rendered)
-                   for src, info in zip(data_sources(self.config.dataset), self.source_infos)]
-        write_json(os.path.join(self.workdir, SOURCES_JSON), sources)
-        path = os.path.join(self.workdir, "config.json")
+                   for src, info in zip(checks.data_sources(self.config.dataset), self.source_infos)]
+        jsonio.write_json(os.path.join(self.workdir, checkpoints.SOURCES_JSON), sources)
+        path = os.path.join(self.workdir, checkpoints.CONFIG_JSON)
         new = json.loads(self.config.to_json_best_effort())
-        if os.path.exists(path):
-            with open(path) as f:
-                old = json.load(f)
-            if old != new:
-                logging.warning("config differs from the one saved in %s; saving the new one", path)
-        write_json(path, new)
+        old = jsonio.read_json(path)
+        if old is not None and old != new:
+            logging.warning("config differs from the one saved in %s; saving the new one", path)
+        jsonio.write_json(path, new)
 
     # ------ Samples and outputs
     def _eval_images(self) -> np.ndarray | None:
@@ -527,7 +372,7 @@ class Trainer:
             return None
         cfg = self.config
         ds, _ = pipeline.load(cfg.dataset.name, cfg.dataset.eval_split, cfg.dataset.max_len,
-                              cfg.train.num_samples, **dataset_source(cfg.dataset),
+                              cfg.train.num_samples, **checks.dataset_source(cfg.dataset),
                               drop_remainder=False, cache=False)
         return next(iter(ds))["image"].numpy()  # [n, S, S, C] uint8
 

@@ -3,6 +3,7 @@
 import pytest
 
 from sketchembednet import configs
+from sketchembednet.configs import checks
 from sketchembednet.configs import pretrained
 from sketchembednet.configs import quickdraw_shared
 
@@ -14,13 +15,29 @@ def test_every_packaged_config_resolves_to_a_file():
 
 
 def test_quickdraw_shared_builds_its_own_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("TFDS_DATA_DIR", "/elsewhere")
+    c = quickdraw_shared.get_config("contrastive")  # Configs read no environment ...
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SKETCHEMBEDNET_QUICKDRAW_DIR", "/data/qd")
-    c = quickdraw_shared.get_config("contrastive")
+    source = checks.dataset_source(c.dataset)  # ... the run resolves the paths when it starts.
     assert c.dataset.name == "quickdraw/paper_300_ndjson"
-    assert c.dataset.data_dir == str(tmp_path / "quickdraw_shared_sample")
-    assert c.dataset.manual_dir == "/data/qd" and c.dataset.builder_kwargs.allow_missing_classes
+    assert source["data_dir"] == str(tmp_path / "quickdraw_shared_sample")
+    assert source["manual_dir"] == "/data/qd" and c.dataset.builder_kwargs.allow_missing_classes
     assert c.model.kind == "contrastive"
+
+
+def test_pretrained_mix_paths_resolve_when_the_run_starts(monkeypatch, tmp_path):
+    c = pretrained.get_config("small")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SKETCHEMBEDNET_QUICKDRAW_DIR", raising=False)
+    mix = checks.data_sources(c.dataset)[1]
+    assert mix["data_dir"] == str(tmp_path / "quickdraw_shared_sample")
+    assert not mix["manual_dir"]  # Unset: the builder's own download or manual default.
+
+
+def test_unknown_path_placeholder_is_named():
+    with pytest.raises(ValueError, match=r"\{tfds_dir\}/x: unknown placeholder"):
+        checks.dataset_source({"data_dir": "{tfds_dir}/x"})
 
 
 @pytest.mark.parametrize("arg, units, kind, steps", [

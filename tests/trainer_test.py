@@ -11,6 +11,7 @@ import tensorflow as tf
 from sketchembednet import distribute
 from sketchembednet import trainer
 from sketchembednet.configs import demo
+from sketchembednet.models import checkpoints
 
 
 def tiny_config(data_dir, **train):
@@ -213,7 +214,7 @@ def test_mixture_of_datasets_trains_and_records_every_scale(kanjivg_data_dir, tm
     with open(tmp_path / "config.json") as f:
         saved = json.load(f)["dataset"]
     assert saved["mix"][0]["name"] == "hershey" and saved["mix_weights"] == [1.0, 1.0]
-    with open(tmp_path / trainer.SOURCES_JSON) as f:
+    with open(tmp_path / checkpoints.SOURCES_JSON) as f:
         sources = json.load(f)
     assert [(s["name"], s["split"]) for s in sources] == [("kanjivg", "train"),
                                                           ("hershey", "train")]

@@ -19,6 +19,7 @@ from sketchembednet import configs
 from sketchembednet import trainer
 from sketchembednet import tune
 from sketchembednet.configs import demo
+from sketchembednet.models import factory
 from sketchembednet.tuning import driver
 from sketchembednet.tuning import jsonio
 from sketchembednet.tuning import report
@@ -357,7 +358,7 @@ def test_two_trial_search_writes_summary_plot_and_a_loadable_best_config(
         assert loaded.alpha[field] == best_trained["alpha"][field], field
     assert loaded.alpha.max == best["alpha_max"]
     assert loaded.optim.learning_rate == best["learning_rate"]
-    trainer.build_model(loaded, (28, 28, 1))  # The trainer's model builds from it.
+    factory.from_config(loaded, (28, 28, 1))  # The trainer's model builds from it.
 
 
 @pytest.mark.large

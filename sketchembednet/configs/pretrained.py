@@ -23,8 +23,6 @@ the same data and steps):
 paper (100k of 300k); the learning rate decays x0.85 every ``steps / 3`` steps.
 """
 
-import os
-
 from sketchembednet.configs import base
 from sketchembednet.configs import demo
 
@@ -49,11 +47,10 @@ def get_config(arg: str = "small"):
     c.model = base.model_config(variant["preset"], mask_after_end=True,
                                 precision="mixed_bfloat16", **variant["overrides"])
     c.model.kind, c.model.kl_weight = kind, kl_weight
-    qd_root = os.environ.get("TFDS_DATA_DIR") or os.path.join("~", "tensorflow_datasets")
     c.dataset.mix = (dict(
         name="quickdraw/paper_300_ndjson", split="train",
-        manual_dir=os.environ.get("SKETCHEMBEDNET_QUICKDRAW_DIR", ""),
-        data_dir=os.path.join(os.path.expanduser(qd_root), "quickdraw_shared_sample"),
+        manual_dir="{quickdraw_dir}",  # $SKETCHEMBEDNET_QUICKDRAW_DIR (paths.expand).
+        data_dir="{tfds_data_dir}/quickdraw_shared_sample",
         builder_kwargs=dict(allow_missing_classes=True)),)
     steps = variant["steps"]
     c.train.num_steps = steps

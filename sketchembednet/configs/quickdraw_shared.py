@@ -18,16 +18,13 @@ in for a full ``quickdraw`` build. ``--config=quickdraw_shared:conv_vae`` and
 ``:contrastive`` train the baselines on the same data (as ``demo``).
 """
 
-import os
-
 from sketchembednet.configs import demo
 
 
 def get_config(arg: str = ""):
     c = demo.get_config(arg)
     c.dataset.name = "quickdraw/paper_300_ndjson"
-    c.dataset.manual_dir = os.environ.get("SKETCHEMBEDNET_QUICKDRAW_DIR", "")
-    root = os.environ.get("TFDS_DATA_DIR") or os.path.join("~", "tensorflow_datasets")
-    c.dataset.data_dir = os.path.join(os.path.expanduser(root), "quickdraw_shared_sample")
+    c.dataset.manual_dir = "{quickdraw_dir}"  # $SKETCHEMBEDNET_QUICKDRAW_DIR (paths.expand).
+    c.dataset.data_dir = "{tfds_data_dir}/quickdraw_shared_sample"
     c.dataset.builder_kwargs.allow_missing_classes = True
     return c

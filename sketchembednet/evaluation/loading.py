@@ -21,8 +21,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from sketchembednet import checkpoints
-from sketchembednet import trainer
+from sketchembednet import paths
+from sketchembednet.models import checkpoints
+from sketchembednet.models import factory
 from sketchembednet.models import presets
 
 
@@ -49,7 +50,7 @@ def dataset_image_shape(config: dict) -> tuple:
     from sketchembednet.data import pipeline  # Registers the project's builders.
 
     dataset = config["dataset"]
-    builder = tfds.builder(dataset["name"], data_dir=dataset.get("data_dir") or None)
+    builder = tfds.builder(dataset["name"], data_dir=paths.expand(dataset.get("data_dir")) or None)
     return pipeline.image_shape_of(builder)
 
 
@@ -115,7 +116,7 @@ def model_from_workdir(workdir: str, checkpoint: str | None = None,
     with open(config_path) as f:
         config = json.load(f)
     image_shape = tuple(image_shape or dataset_image_shape(config))
-    model = trainer.build_model(config, image_shape)
+    model = factory.from_config(config, image_shape)
     source = _restore(model, workdir, checkpoint, allow_untrained)
     logging.info("restored %s (image shape %s)", source, image_shape)
     return model, config, source

@@ -10,6 +10,7 @@ import os
 
 from absl import logging
 
+from sketchembednet.configs import checks
 from sketchembednet.tuning import jsonio
 from sketchembednet.tuning.objectives import Evaluator
 from sketchembednet.tuning.objectives import _describe_validation
@@ -70,7 +71,6 @@ def search(config, options: SearchOptions, strategy=None) -> dict:
     """
     import tensorflow as tf
 
-    from sketchembednet import trainer
     from sketchembednet.data import pipeline
 
     options.validate()
@@ -78,7 +78,7 @@ def search(config, options: SearchOptions, strategy=None) -> dict:
         logging.warning("%s", warning)
     _check_search_file(options, config, write=False)
     strategy = strategy or tf.distribute.get_strategy()
-    _, info = pipeline.prepare(config.dataset.name, **trainer.dataset_source(config.dataset))
+    _, info = pipeline.prepare(config.dataset.name, **checks.dataset_source(config.dataset))
     val_data = None
     if options.objective == "fewshot":
         val_data = load_validation(options, tuple(info.image_shape))

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from sketchembednet.configs import checks
 from sketchembednet.tuning.options import OMNIGLOT_HALF
 from sketchembednet.tuning.options import SearchOptions
 
@@ -115,7 +116,6 @@ class Evaluator:
     def val_pixel(self, workdir: str) -> dict:
         import tensorflow as tf
 
-        from sketchembednet import trainer
         from sketchembednet.data import pipeline
         from sketchembednet.evaluation import loading
 
@@ -123,7 +123,7 @@ class Evaluator:
         dataset = config["dataset"]
         split = self.pixel_split or dataset["eval_split"]
         ds, _ = pipeline.load(dataset["name"], split, int(dataset["max_len"]),
-                              int(config["train"]["batch_size"]), **trainer.dataset_source(dataset),
+                              int(config["train"]["batch_size"]), **checks.dataset_source(dataset),
                               drop_remainder=False, cache=False)
 
         @tf.function(reduce_retracing=True)

@@ -13,6 +13,7 @@ from sketchembednet import trainer
 from sketchembednet.configs import base
 from sketchembednet.configs import demo
 from sketchembednet.evaluation import loading
+from sketchembednet.models import factory
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_embed_fn_from_workdir_matches_the_trained_model(trained):
     np.testing.assert_allclose(embed_fn(images), expected, rtol=1e-5, atol=1e-5)
     # The restored weights are the trained ones, not a fresh initialisation.
     with open(os.path.join(workdir, "config.json")) as f:
-        fresh = trainer.build_model(json.load(f), (28, 28, 1))
+        fresh = factory.from_config(json.load(f), (28, 28, 1))
     assert np.abs(fresh.embed(tf.cast(images, tf.float32)).numpy() - expected).max() > 1e-3
     with pytest.raises(ValueError, match=r"expects images \[n, 28, 28, 1\]"):
         embed_fn(np.zeros([2, 32, 32, 1], np.uint8))

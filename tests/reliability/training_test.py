@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sketchembednet import checkpoints
 from sketchembednet import distribute
 from sketchembednet import export
 from sketchembednet import trainer
+from sketchembednet.configs import checks
 from sketchembednet.configs import demo
 from sketchembednet.evaluation import loading
+from sketchembednet.models import checkpoints
 
 
 def tiny(data_dir, **train):
@@ -42,7 +43,7 @@ def run(config, workdir):
 def test_invalid_config_is_refused_before_the_workdir_exists(kanjivg_data_dir, tmp_path):
     config = tiny(kanjivg_data_dir, batch_size=-8)
     config.alpha.max = 5.0
-    with pytest.raises(trainer.ConfigError) as error:
+    with pytest.raises(checks.ConfigError) as error:
         run(config, tmp_path / "run")
     assert str(error.value) == (
         "invalid config: train.batch_size=-8 must be a positive multiple of the 1 replica(s); "
@@ -50,7 +51,7 @@ def test_invalid_config_is_refused_before_the_workdir_exists(kanjivg_data_dir, t
     assert not (tmp_path / "run").exists()
     config = tiny(kanjivg_data_dir)
     config.dataset.augment.scale = 1.5
-    with pytest.raises(trainer.ConfigError, match=r"dataset.augment: augmentation "
+    with pytest.raises(checks.ConfigError, match=r"dataset.augment: augmentation "
                        r"scale=1.5: must be < 1"):
         run(config, tmp_path / "run")
 

@@ -1,4 +1,8 @@
-"""Training checkpoints: layout, restore with clear errors, and recovery from damage.
+"""Training checkpoints: a run's layout, restore with clear errors, and recovery from damage.
+
+A run's workdir holds ``config.json`` (:data:`CONFIG_JSON`), ``sources.json``
+(:data:`SOURCES_JSON`: each training source's split, size and stroke scale),
+``train_result.json`` (:data:`TRAIN_RESULT_JSON`) and ``checkpoints/``.
 
 A run's ``checkpoints/`` folder holds ``ckpt-<step>.index`` / ``.data-*`` files and
 TF's ``checkpoint`` index. Three things can go wrong, and each has its own answer:
@@ -27,6 +31,11 @@ import re
 import keras
 import tensorflow as tf
 from absl import logging
+
+CONFIG_JSON = "config.json"
+SOURCES_JSON = "sources.json"
+TRAIN_RESULT_JSON = "train_result.json"
+CHECKPOINTS = "checkpoints"
 
 _STEP = re.compile(r"ckpt-(\d+)\.index$")
 
