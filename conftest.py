@@ -6,17 +6,16 @@ Real data from the project's shared data pack is located through the
 ``shared_data`` fixture and are skipped, with the reason, when it is absent.
 """
 
-import os
 import pathlib
 
 import pytest
 
-_DEFAULT_SHARED = pathlib.Path(__file__).resolve().parent.parent / "shared" / "data"
+from sketchembednet import paths
 
 
 def shared_data_dir() -> pathlib.Path:
-    """Returns the shared real-data directory (it may not exist)."""
-    return pathlib.Path(os.environ.get("SKETCHEMBEDNET_SHARED_DATA", _DEFAULT_SHARED))
+    """Returns the shared real-data directory (it may not exist): ``paths.shared_data_dir``."""
+    return pathlib.Path(paths.shared_data_dir())
 
 
 def pytest_configure(config):

@@ -29,6 +29,7 @@ from absl import app
 from absl import flags
 
 from sketchembednet import cli
+from sketchembednet import paths
 
 _WORKDIR = flags.DEFINE_string("workdir", "", "Training workdir to evaluate.")
 _SAVED_MODEL = flags.DEFINE_string("saved_model", "", "SavedModel to evaluate.")
@@ -83,9 +84,8 @@ def _data(image_shape):
     from sketchembednet.evaluation import datasets
 
     data_path = _DATA_PATH.value
-    shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA")
-    if _DATASET.value == "omniglot_background" and not data_path and shared:
-        data_path = os.path.join(shared, datasets.SHARED_NPZ)
+    if _DATASET.value == "omniglot_background" and not data_path:
+        data_path = paths.shared_data_dir(datasets.SHARED_NPZ)
     data = datasets.load(
         _DATASET.value, split=_SPLIT.value, data_dir=_DATA_DIR.value,
         manual_dir=_MANUAL_DIR.value, data_path=data_path,

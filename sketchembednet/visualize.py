@@ -1,4 +1,7 @@
-"""Pictures: sketch grids of input images beside strokes (matplotlib, Agg).
+"""Pictures: sketch grids of input images beside strokes.
+
+Figures are drawn with matplotlib's object-oriented API (``matplotlib.figure.Figure``),
+which needs no backend: importing this module leaves a notebook's backend alone.
 
 Example:
   >>> import numpy as np
@@ -12,13 +15,10 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sketchembednet.data import strokes  # noqa: E402
+from sketchembednet.data import strokes
 
 
 def plot_stroke5(ax, stroke5, color: str = "black", linewidth: float = 1.5) -> None:
@@ -65,7 +65,8 @@ def save_sketch_grid(
     if n != len(sketches):
         raise ValueError(f"got {n} images but {len(sketches)} sketches")
     rows = max(1, -(-n // columns))
-    fig, axes = plt.subplots(rows, 2 * columns, figsize=(2 * columns * 1.1, rows * 1.25), squeeze=False)
+    fig = Figure(figsize=(2 * columns * 1.1, rows * 1.25))
+    axes = fig.subplots(rows, 2 * columns, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for i, (image, sketch) in enumerate(zip(images, sketches)):
@@ -84,5 +85,4 @@ def save_sketch_grid(
     fig.tight_layout(pad=0.3)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return str(path)

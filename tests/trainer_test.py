@@ -115,26 +115,64 @@ def test_repeated_nonfinite_steps_stop_with_a_clear_error(kanjivg_data_dir, tmp_
         assert np.all(np.isfinite(var.numpy())), var.name
 
 
-def test_mirrored_matches_default_on_the_same_batches(kanjivg_data_dir, tmp_path):
-    """2 replicas x 4 examples see the same batches as 1 x 8: losses agree."""
-    losses = {}
-    for name in ("default", "mirrored"):
-        strategy = distribute.get_strategy(name)
-        config = tiny_config(kanjivg_data_dir, num_steps=5, steps_per_loop=5, log_every=5)
-        config.model.seed = 3
-        run = trainer.Trainer(config, str(tmp_path / name), strategy)
-        assert strategy.num_replicas_in_sync == (2 if name == "mirrored" else 1)
-        batch = next(iter(run._dataset(seed=0)))
-        images = strategy.experimental_local_results(batch["image"])
-        stroke5 = strategy.experimental_local_results(batch["stroke5"])
-        images = tf.cast(tf.concat(images, 0), tf.float32)
-        stroke5 = tf.concat(stroke5, 0)
-        # Deterministic evaluation-mode loss of the same weights on the same global batch.
-        losses[name, "init"] = float(run.model.compute_losses(images, stroke5, alpha=0.5)["loss"])
-        losses[name, "train"] = run.train()["train/loss"]
-    assert losses["mirrored", "init"] == pytest.approx(losses["default", "init"], rel=1e-5)
-    # Training mode differs only by per-replica BatchNorm statistics and noise draws.
-    assert losses["mirrored", "train"] == pytest.approx(losses["default", "train"], rel=0.05)
+def _one_sgd_step(run, batch, learning_rate):
+    """One step of the trainer's own distributed loop, with plain SGD and the model made
+    deterministic (inference mode), on a fixed global batch. Returns every trainable
+    weight after the step, per replica."""
+    import keras
+
+    strategy = run.strategy
+    with strategy.scope():
+        run.optimizer = keras.optimizers.SGD(learning_rate)  # Linear in the gradient.
+        run.optimizer.build(run.model.trainable_variables)
+    losses = run.model.compute_losses
+    run.model.compute_losses = lambda *a, **k: losses(*a, **dict(k, training=False))
+    run._train_loop = run._make_train_loop()
+    dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch).repeat())
+    _, ok = run._train_loop(iter(dist), tf.constant(1))
+    assert bool(ok)
+    return [[np.asarray(r) for r in strategy.experimental_local_results(v)]
+            for v in run.model.trainable_variables]
+
+
+def test_mirrored_step_equals_the_single_device_gradient_step(kanjivg_data_dir, tmp_path):
+    """A real distributed step (2 replicas x 4 examples) moves every weight exactly as one
+    SGD step on the mean gradient of the 8 examples does.
+
+    Plain SGD makes the update linear in the gradient (Adam would hide a wrong scale),
+    so a missing division by the replica count or a second all-reduce doubles the step
+    and fails this (tried once by deleting ``/ replicas`` in ``Trainer._replica_step``).
+    """
+    config = tiny_config(kanjivg_data_dir, num_steps=1, batch_size=8)
+    config.optim.clip_value = 0.0
+    default = trainer.Trainer(config, str(tmp_path / "default"), distribute.get_strategy("default"))
+    batch = next(iter(default._dataset(seed=0)))
+    batch = {"image": batch["image"], "stroke5": batch["stroke5"]}
+    initial = [v.numpy() for v in default.model.trainable_variables]
+    alpha = float(config.alpha.start)
+    # The reference: the gradient of the mean loss of the 8 examples, on one device.
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(default.model.compute_losses(
+            tf.cast(batch["image"], tf.float32), batch["stroke5"], alpha=alpha,
+            training=False, per_example=True)["loss"])
+    grads = tape.gradient(loss, default.model.trainable_variables)
+    lr = 0.5
+    expected = [w - lr * (0.0 if g is None else g.numpy()) for w, g in zip(initial, grads)]
+    moved = max(float(np.max(np.abs(e - w))) for e, w in zip(expected, initial))
+    assert moved > 1e-3  # The step is large enough for a wrong scale to show.
+
+    results = {"default": _one_sgd_step(default, batch, lr)}
+    mirrored = trainer.Trainer(config, str(tmp_path / "mirrored"),
+                               distribute.get_strategy("mirrored"))
+    assert mirrored.strategy.num_replicas_in_sync == 2
+    for v, w in zip(mirrored.model.trainable_variables, initial):
+        np.testing.assert_array_equal(v.numpy(), w)  # Same seed, same initial weights.
+    results["mirrored"] = _one_sgd_step(mirrored, batch, lr)
+    for name, weights in results.items():
+        for var, per_replica, want in zip(default.model.trainable_variables, weights, expected):
+            for got in per_replica:  # Every replica holds the same, correct weights.
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-6,
+                                           err_msg=f"{name}: {var.path}")
 
 
 def test_length_bucketing_trains_and_needs_the_padding_free_loss(kanjivg_data_dir, tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 
 import keras
 import numpy as np
@@ -211,13 +212,20 @@ def random_encoder_embed_fn(preset: str = "cpu", image_shape: tuple = (28, 28, 1
                             seed: int = 0):
     """The Random CNN baseline: the preset's encoder with its random initialisation.
 
-    Seeds Keras' global random state with ``seed`` (so the weights are reproducible).
+    The weights are a function of ``seed`` alone, and no global random state changes:
+    Keras draws each unseeded initializer's seed from Python's ``random`` when the layer
+    is made, so that state is seeded for the build and then restored (the weights are
+    those ``keras.utils.set_random_seed(seed)`` before the build gives).
     """
     cfg = presets.resolve_config(preset)
-    keras.utils.set_random_seed(int(seed))
-    encoder = presets.build_encoder(cfg["encoder"], cfg["encoder_filters"],
-                                    cfg["embedding_dim"], seed=int(seed))
-    encoder.build((None, *image_shape))
+    state = random.getstate()
+    random.seed(int(seed))
+    try:
+        encoder = presets.build_encoder(cfg["encoder"], cfg["encoder_filters"],
+                                        cfg["embedding_dim"], seed=int(seed))
+        encoder.build((None, *image_shape))
+    finally:
+        random.setstate(state)
     fn = _wrap(lambda images: encoder(tf.cast(images, tf.float32), training=False)[1],
                tuple(image_shape))
     fn.model = encoder

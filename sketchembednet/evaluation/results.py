@@ -21,6 +21,8 @@ import datetime
 import json
 import os
 
+from sketchembednet import paths
+
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PROBE_BEGIN, PROBE_END = "<!-- probe:begin -->", "<!-- probe:end -->"
 SETTINGS = ((5, 1), (5, 5), (20, 1), (20, 5))
@@ -87,13 +89,12 @@ def load_route(route: str, data_path: str | None = None, manual_dir: str | None 
 
     if route not in ROUTES:
         raise ValueError(f"unknown route {route!r}; expected one of {sorted(ROUTES)}")
-    shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
     if route == "strokes":
         return datasets.load("omniglot_strokes/lake_small", data_dir=data_dir,
-                             manual_dir=manual_dir or os.path.join(shared, "omniglot",
-                                                                   "brendenlake"))
+                             manual_dir=manual_dir or paths.shared_data_dir("omniglot",
+                                                                            "brendenlake"))
     return datasets.load("omniglot_background",
-                         data_path=data_path or os.path.join(shared, datasets.SHARED_NPZ),
+                         data_path=data_path or paths.shared_data_dir(datasets.SHARED_NPZ),
                          image_size=28, channels=1,
                          framing="fit_ink" if route == "pages" else "none")
 

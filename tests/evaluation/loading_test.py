@@ -78,6 +78,28 @@ def test_random_encoder_is_seeded():
     assert np.abs(a - c).max() > 1e-4
 
 
+def test_random_encoder_leaves_global_random_state_alone():
+    import random
+
+    import keras
+
+    from sketchembednet.models import presets
+
+    random.seed(7)
+    expected_next = random.random()
+    random.seed(7)
+    fn = loading.random_encoder_embed_fn("tiny", (28, 28, 1), seed=5)
+    assert random.random() == expected_next  # The caller's random stream is untouched.
+    # The weights are those of the old, globally seeded build (the tables stay valid).
+    keras.utils.set_random_seed(5)
+    cfg = presets.resolve_config("tiny")
+    reference = presets.build_encoder(cfg["encoder"], cfg["encoder_filters"],
+                                      cfg["embedding_dim"], seed=5)
+    reference.build((None, 28, 28, 1))
+    for got, want in zip(fn.model.variables, reference.variables):
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=got.path)
+
+
 class _Exported(tf.Module):
     """A SavedModel as the export issue will write: uint8 images -> embeddings."""
 
