@@ -13,7 +13,9 @@ References:
 
 Mixture parameters are a dict (see ``MixtureDensityHead.split``) with ``pen_logits
 [..., 3]`` and ``log_pi, mu1, mu2, log_sigma1, log_sigma2, rho`` each ``[..., M]``;
-``log_pi`` is log-softmax normalised and sigma/rho are already bounded.
+``log_pi`` is log-softmax normalised and sigma/rho are already bounded. The mixture's
+densities and its reparameterised sample ([G13] eq. 23-26) are in
+``sketchembednet.layers.mixture``, shared with the head and with sampling.
 
 Per-example losses are returned as ``[B]`` vectors, so a distributed training loop can
 scale them by the global batch size; :func:`total_loss` combines them.
@@ -28,7 +30,7 @@ Differences from the authors' code (``models/drawer.py``), by design:
 
 Example:
   >>> B, T, M = 2, 4, 3
-  >>> params = dict(pen_logits=tf.zeros([B, T, 3]), log_pi=tf.fill([B, T, M], -math.log(M)),
+  >>> params = dict(pen_logits=tf.zeros([B, T, 3]), log_pi=tf.nn.log_softmax(tf.zeros([B, T, M])),
   ...               mu1=tf.zeros([B, T, M]), mu2=tf.zeros([B, T, M]),
   ...               log_sigma1=tf.zeros([B, T, M]), log_sigma2=tf.zeros([B, T, M]),
   ...               rho=tf.zeros([B, T, M]))
@@ -37,56 +39,13 @@ Example:
   1.8379
 """
 
-import math
-
 import tensorflow as tf
 
 from sketchembednet.data import rasterize
+from sketchembednet.data import strokes
+from sketchembednet.layers import mixture
 
-LOG_2PI = math.log(2.0 * math.pi)
 PIXEL_EPSILON = 1e-7  # Keras binary_crossentropy clips predictions to [eps, 1 - eps].
-START_TOKEN = (0.0, 0.0, 1.0, 0.0, 0.0)
-
-
-def bivariate_normal_log_prob(x1, x2, mu1, mu2, log_sigma1, log_sigma2, rho):
-    """``log N(x1, x2 | mu, sigma, rho)`` of a correlated bivariate normal ([G13] eq. 24-25).
-
-    Computed in log space: with ``n_k = (x_k - mu_k) / sigma_k``, [G13]'s
-    ``Z / (1 - rho^2)`` is rewritten as ``(n1 - rho n2)^2 / (1 - rho^2) + n2^2`` (no
-    cancellation) and ``1 - rho^2`` as ``(1 - rho)(1 + rho)``.
-
-    Args:
-      x1, x2: values, broadcastable to the parameters.
-      mu1, mu2, log_sigma1, log_sigma2, rho: parameters, ``|rho| < 1``.
-
-    Returns:
-      Log densities with the broadcast shape.
-    """
-    n1 = (x1 - mu1) * tf.exp(-log_sigma1)  # [..., M]
-    n2 = (x2 - mu2) * tf.exp(-log_sigma2)  # [..., M]
-    one_minus_rho2 = (1.0 - rho) * (1.0 + rho)  # [..., M]
-    z_scaled = tf.square(n1 - rho * n2) / one_minus_rho2 + tf.square(n2)  # [..., M]
-    return (
-        -LOG_2PI - log_sigma1 - log_sigma2 - 0.5 * tf.math.log(one_minus_rho2) - 0.5 * z_scaled
-    )  # [..., M]
-
-
-def mixture_log_prob(params, xy):
-    """``log sum_j pi_j N(xy | mu_j, sigma_j, rho_j)`` by log-sum-exp ([G13] eq. 23, 26).
-
-    Args:
-      params: mixture parameter dict, each component tensor ``[..., M]``.
-      xy: offsets ``[..., 2]``.
-
-    Returns:
-      ``[...]`` log-likelihoods.
-    """
-    x1, x2 = xy[..., 0:1], xy[..., 1:2]  # [..., 1] each
-    log_n = bivariate_normal_log_prob(
-        x1, x2, params["mu1"], params["mu2"], params["log_sigma1"], params["log_sigma2"],
-        params["rho"],
-    )  # [..., M]
-    return tf.reduce_logsumexp(params["log_pi"] + log_n, axis=-1)  # [...]
 
 
 def stroke_nll(params, target, max_len):
@@ -106,7 +65,7 @@ def stroke_nll(params, target, max_len):
       ``[B]`` losses.
     """
     real = target[..., 4] < 0.5  # [B, T']
-    log_p = mixture_log_prob(params, target[..., :2])  # [B, T']
+    log_p = mixture.mixture_log_prob(params, target[..., :2])  # [B, T']
     log_p = tf.where(real, log_p, tf.zeros_like(log_p))  # [B, T']
     return -tf.reduce_sum(log_p, axis=1) / tf.cast(max_len, log_p.dtype)  # [B]
 
@@ -170,29 +129,10 @@ def reparameterized_offsets(params, noise):
     def pick(name):
         return tf.reduce_sum(one_hot * params[name], axis=-1)  # [B, T]
 
-    return correlated_normal_sample(
+    return mixture.correlated_normal_sample(
         pick("mu1"), pick("mu2"), tf.exp(pick("log_sigma1")), tf.exp(pick("log_sigma2")),
         pick("rho"), noise,
     )  # [B, T, 2]
-
-
-def correlated_normal_sample(mu1, mu2, sigma1, sigma2, rho, noise):
-    """``mu + L eps`` for a bivariate normal, ``L`` the Cholesky factor of its covariance.
-
-    ``L = [[s1, 0], [rho s2, sqrt(1 - rho^2) s2]]`` (the reparameterisation used by
-    [W21]'s pixel loss and, with temperature, by sketch-rnn's ``sample_gaussian_2d``).
-
-    Args:
-      mu1, mu2, sigma1, sigma2, rho: ``[...]``, ``|rho| < 1``.
-      noise: standard normal ``[..., 2]``.
-
-    Returns:
-      ``[..., 2]`` samples.
-    """
-    e1, e2 = noise[..., 0], noise[..., 1]  # [...] each
-    x1 = mu1 + sigma1 * e1  # [...]
-    x2 = mu2 + sigma2 * (rho * e1 + tf.sqrt((1.0 - rho) * (1.0 + rho)) * e2)  # [...]
-    return tf.stack([x1, x2], axis=-1)  # [..., 2]
 
 
 def predicted_stroke5(params, noise):
@@ -210,7 +150,7 @@ def predicted_stroke5(params, noise):
     offsets = reparameterized_offsets(params, noise)  # [B, T, 2]
     pen = tf.nn.softmax(params["pen_logits"], axis=-1)  # [B, T, 3]
     body = tf.concat([offsets, pen], axis=-1)  # [B, T, 5]
-    start = tf.ones_like(body[:, :1]) * tf.constant(START_TOKEN, body.dtype)  # [B, 1, 5]
+    start = tf.ones_like(body[:, :1]) * tf.constant(strokes.START_TOKEN, body.dtype)  # [B, 1, 5]
     return tf.concat([start, body], axis=1)  # [B, T + 1, 5]
 
 

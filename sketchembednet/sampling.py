@@ -1,9 +1,10 @@
 """Autoregressive decoding of embeddings into stroke-5 sketches.
 
-:func:`sample_mixture` draws one stroke-5 row from mixture parameters with sketch-rnn's
-temperature rule (Ha & Eck 2018, Sec. 3 / Magenta ``sample``): pi and pen logits are
-divided by tau, the component variances multiplied by tau. ``greedy`` takes the most
-probable component, its mean and the most probable pen state.
+:func:`sample_mixture` (defined in ``sketchembednet.layers.mixture``, importable from
+here too) draws one stroke-5 row from mixture parameters with sketch-rnn's temperature
+rule (Ha & Eck 2018, Sec. 3 / Magenta ``sample``): pi and pen logits are divided by tau,
+the component variances multiplied by tau. ``greedy`` takes the most probable
+component, its mean and the most probable pen state.
 
 :func:`sample` runs a whole batch of embeddings through a decoder in ONE ``tf.function``
 with a ``tf.while_loop``: each step feeds ``[z; y_{t-1}]`` back, each sketch stops at its
@@ -19,63 +20,10 @@ one seed, so a given seed gives the same sketches.
 import numpy as np
 import tensorflow as tf
 
-from sketchembednet import losses
+from sketchembednet.data import strokes
+from sketchembednet.layers.mixture import sample_mixture
 
-END_TOKEN = (0.0, 0.0, 0.0, 0.0, 1.0)
-
-
-def sample_mixture(params, temperature=1.0, greedy=False, seed=None):
-    """One stroke-5 row per batch element from mixture parameters.
-
-    Args:
-      params: mixture parameter dict (``MixtureDensityHead.split``) of ``[B, M]`` tensors
-        and ``pen_logits [B, 3]``.
-      temperature: tau > 0 (values below 1e-3 are raised to 1e-3).
-      greedy: argmax pi, the component mean and argmax pen (``seed`` unused).
-      seed: int32 ``[2]`` stateless seed; required unless greedy.
-
-    Returns:
-      ``[B, 5]`` rows ``(dx, dy, p1, p2, p3)`` with a one-hot pen state.
-
-    Raises:
-      ValueError: if ``seed`` is None and ``greedy`` is False.
-
-    Example:
-      >>> params = dict(pen_logits=tf.constant([[5., 0., 0.]]), log_pi=tf.constant([[0.]]),
-      ...               mu1=tf.constant([[1.]]), mu2=tf.constant([[2.]]),
-      ...               log_sigma1=tf.constant([[0.]]), log_sigma2=tf.constant([[0.]]),
-      ...               rho=tf.constant([[0.]]))
-      >>> sample_mixture(params, greedy=True).numpy().tolist()
-      [[1.0, 2.0, 1.0, 0.0, 0.0]]
-    """
-    log_pi, pen_logits = params["log_pi"], params["pen_logits"]  # [B, M], [B, 3]
-    num_mixtures = log_pi.shape[-1]
-    if greedy:
-        component = tf.argmax(log_pi, axis=-1)  # [B]
-        pen = tf.argmax(pen_logits, axis=-1)  # [B]
-    else:
-        if seed is None:
-            raise ValueError("sample_mixture: a stateless seed is required unless greedy=True")
-        seeds = tf.random.experimental.stateless_split(seed, 3)  # [3, 2]
-        tau = tf.maximum(tf.cast(temperature, log_pi.dtype), 1e-3)
-        component = tf.random.stateless_categorical(log_pi / tau, 1, seeds[0])[:, 0]  # [B]
-        pen = tf.random.stateless_categorical(pen_logits / tau, 1, seeds[1])[:, 0]  # [B]
-    one_hot = tf.one_hot(component, num_mixtures, dtype=log_pi.dtype)  # [B, M]
-
-    def pick(name):
-        return tf.reduce_sum(one_hot * params[name], axis=-1)  # [B]
-
-    if greedy:
-        xy = tf.stack([pick("mu1"), pick("mu2")], axis=-1)  # [B, 2]
-    else:
-        scale = tf.sqrt(tau)  # sigma^2 * tau
-        shape = tf.concat([tf.shape(log_pi)[:-1], [2]], axis=0)
-        noise = tf.random.stateless_normal(shape, seeds[2], dtype=log_pi.dtype)  # [B, 2]
-        xy = losses.correlated_normal_sample(
-            pick("mu1"), pick("mu2"), tf.exp(pick("log_sigma1")) * scale,
-            tf.exp(pick("log_sigma2")) * scale, pick("rho"), noise,
-        )  # [B, 2]
-    return tf.concat([xy, tf.one_hot(pen, 3, dtype=xy.dtype)], axis=-1)  # [B, 5]
+__all__ = ["sample", "sample_mixture"]
 
 
 def sample(decoder, z, max_len=64, temperature=1.0, greedy=False, seed=None):
@@ -119,8 +67,8 @@ def sample(decoder, z, max_len=64, temperature=1.0, greedy=False, seed=None):
 def _sample_loop(decoder, z, max_len, temperature, greedy, seed):
     """The decoding loop of :func:`sample`; retraces per decoder and per ``greedy``."""
     batch = tf.shape(z)[0]
-    start = tf.tile(tf.constant([losses.START_TOKEN], z.dtype), [batch, 1])  # [B, 5]
-    end = tf.tile(tf.constant([END_TOKEN], z.dtype), [batch, 1])  # [B, 5]
+    start = tf.tile(tf.constant([strokes.START_TOKEN], z.dtype), [batch, 1])  # [B, 5]
+    end = tf.tile(tf.constant([strokes.END_TOKEN], z.dtype), [batch, 1])  # [B, 5]
     cache = decoder.step_cache(z)  # packed weights and z projections, once per batch
 
     def body(t, prev, states, finished, lengths, rows):

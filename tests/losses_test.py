@@ -9,6 +9,8 @@ import tensorflow as tf
 
 from sketchembednet import losses
 from sketchembednet.data import rasterize
+from sketchembednet.data import strokes
+from sketchembednet.layers import mixture
 
 M = 3
 
@@ -16,7 +18,7 @@ M = 3
 def _stroke5(lengths, t_max, seed=0, scale=1.0):
     rng = np.random.default_rng(seed)
     s5 = np.zeros((len(lengths), t_max + 1, 5), "float32")
-    s5[:, 0] = losses.START_TOKEN
+    s5[:, 0] = strokes.START_TOKEN
     for b, length in enumerate(lengths):
         s5[b, 1:length + 1, :2] = rng.normal(size=(length, 2)) * scale
         lift = rng.random(length) < 0.3
@@ -40,21 +42,10 @@ def test_doctests():
     assert doctest.testmod(losses).failed == 0
 
 
-def test_bivariate_normal_log_prob_matches_graves_formula():
-    rng = np.random.default_rng(1)
-    x1, x2, m1, m2, ls1, ls2 = rng.normal(size=(6, 100))
-    rho = np.tanh(rng.normal(size=100) * 2)
-    s1, s2 = np.exp(ls1), np.exp(ls2)
-    zz = ((x1 - m1) / s1) ** 2 + ((x2 - m2) / s2) ** 2 - 2 * rho * (x1 - m1) * (x2 - m2) / (s1 * s2)
-    want = -zz / (2 * (1 - rho**2)) - np.log(2 * np.pi * s1 * s2 * np.sqrt(1 - rho**2))
-    got = losses.bivariate_normal_log_prob(x1, x2, m1, m2, ls1, ls2, rho)
-    np.testing.assert_allclose(got, want, rtol=1e-10)
-
-
 def test_stroke_nll_masks_end_rows_and_divides_by_configured_max_len():
     s5 = _stroke5([5, 2], t_max=8)
     params = _params((2, 8))
-    log_p = losses.mixture_log_prob(params, s5[:, 1:, :2]).numpy()  # [2, 8]
+    log_p = mixture.mixture_log_prob(params, s5[:, 1:, :2]).numpy()  # [2, 8]
     got = losses.stroke_nll(params, tf.constant(s5[:, 1:]), max_len=64).numpy()
     np.testing.assert_allclose(got, [-log_p[0, :5].sum() / 64, -log_p[1, :2].sum() / 64], rtol=1e-6)
 
@@ -116,7 +107,7 @@ def test_predicted_stroke5_prepends_start_token_and_uses_pen_probabilities():
     p = _params((2, 4))
     pred = losses.predicted_stroke5(p, tf.zeros([2, 4, 2])).numpy()
     assert pred.shape == (2, 5, 5)
-    np.testing.assert_array_equal(pred[:, 0], [losses.START_TOKEN] * 2)
+    np.testing.assert_array_equal(pred[:, 0], [strokes.START_TOKEN] * 2)
     np.testing.assert_allclose(pred[:, 1:, 2:], tf.nn.softmax(p["pen_logits"]), rtol=1e-6)
 
 
@@ -137,17 +128,56 @@ def test_pixel_loss_is_lowest_for_the_ground_truth_and_uses_its_bbox():
     assert float(tf.reduce_max(tf.abs(own_box))) < 1e-4
 
 
-def test_pixel_loss_matches_manual_blur_bce():
-    s5 = _stroke5([9], t_max=10, seed=4, scale=2.0)
-    pred = _one_hot_pen_prediction(s5, s5[:, 1:, :2] + 0.3)
-    points, seg, valid = rasterize.stroke5_to_points(s5)
-    pred_points, pred_seg, _ = rasterize.stroke5_to_points(pred)
-    scale, offset = rasterize.bbox_transform(points, valid, 28)
-    gt = rasterize.gaussian_blur(rasterize.rasterize(points * scale + offset, seg, 28), 2.0, 5)
-    pr = rasterize.gaussian_blur(rasterize.rasterize(pred_points * scale + offset, pred_seg, 28))
-    pr = np.clip(pr.numpy(), 1e-7, 1 - 1e-7)
-    want = -(gt * np.log(pr) + (1 - gt) * np.log(1 - pr)).numpy().mean()
-    np.testing.assert_allclose(losses.pixel_loss(pred, s5, 28), [want], rtol=1e-5)
+# --- The pixel loss in closed form, with NumPy only (no project function), from the
+# --- definitions in sketchembednet/data/rasterize.py's docstring and [W21] Sec. 3.
+
+
+def _np_intensity(size, segments):
+    """``sigmoid(2 - 5 d^2)``, d the distance of pixel centre (x=col, y=row) to the segments."""
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
+    pix = np.stack([cols, rows], -1)  # [S, S, 2]
+    d2 = np.full((size, size), 1e10)  # no segment drawn: far away
+    for a, b in segments:
+        a, ab = np.asarray(a, np.float64), np.subtract(b, a)
+        t = np.clip(((pix - a) @ ab) / (ab @ ab), 0.0, 1.0)  # [S, S]
+        d2 = np.minimum(d2, np.sum((pix - a - t[..., None] * ab) ** 2, -1))
+    return scipy.special.expit(2.0 - 5.0 * d2)
+
+
+def _np_blur(image, sigma=2.0, size=5):
+    """Normalised ``size x size`` Gaussian on offsets -2..2, zero padding, same size."""
+    x = np.arange(size) - size // 2
+    kernel = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma**2))
+    kernel /= kernel.sum()
+    r = size // 2
+    padded = np.pad(image, r)
+    out = np.zeros_like(image)
+    for i in range(size):
+        for j in range(size):
+            out += kernel[i, j] * padded[i:i + image.shape[0], j:j + image.shape[1]]
+    return out
+
+
+def _np_bce(target, pred, eps=1e-7):
+    pred = np.clip(pred, eps, 1 - eps)
+    return np.mean(-(target * np.log(pred) + (1 - target) * np.log(1 - pred)))
+
+
+@pytest.mark.parametrize("pred_offset, pred_pen, pred_segments", [
+    ((10.0, 5.0), (1, 0, 0), [((2.5, 13.5), (24.5, 24.5))]),  # a diagonal, same start
+    ((10.0, 0.0), (0, 1, 0), []),  # pen lifted from the start: nothing drawn
+], ids=["diagonal", "nothing_drawn"])
+def test_pixel_loss_matches_numpy_closed_form(pred_offset, pred_pen, pred_segments):
+    # Ground truth: one horizontal segment (0, 0) -> (10, 0). Fitted to S = 28 with
+    # padding 2 * round(28 / 10) = 6: scale = (28 - 6) / 10 = 2.2 and the box centre
+    # (5, 0) goes to the canvas centre (13.5, 13.5), so offset = (13.5 - 11, 13.5). The
+    # prediction is placed with the same transform: (10, 5) -> (24.5, 24.5).
+    gt = np.array([[[0, 0, 1, 0, 0], [10, 0, 0, 1, 0], [0, 0, 0, 0, 1]]], "float32")
+    pred = np.array([[[0, 0, *pred_pen], [*pred_offset, 0, 1, 0], [0, 0, 0, 0, 1]]], "float32")
+    target = _np_blur(_np_intensity(28, [((2.5, 13.5), (24.5, 13.5))]))
+    want = _np_bce(target, _np_blur(_np_intensity(28, pred_segments)))
+    got = losses.pixel_loss(tf.constant(pred), tf.constant(gt), 28).numpy()
+    np.testing.assert_allclose(got, [want], rtol=2e-5)
 
 
 def test_pixel_loss_gradient_is_finite_and_reaches_offsets():

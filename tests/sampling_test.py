@@ -7,6 +7,8 @@ import tensorflow as tf
 
 from sketchembednet import sampling
 from sketchembednet import testing
+from sketchembednet.data import strokes
+from sketchembednet.layers import mixture
 from sketchembednet.models.sketch_decoder import SketchDecoder
 
 Z = 6
@@ -29,27 +31,32 @@ def test_doctests():
     assert doctest.testmod(sampling).failed == 0
 
 
+def test_sample_mixture_is_importable_from_sampling():
+    assert sampling.sample_mixture is mixture.sample_mixture
+
+
 def test_shapes_start_token_and_one_hot_pen():
-    strokes, lengths = sampling.sample(_decoder(), _z(), max_len=12, seed=3)
-    assert strokes.shape == (5, 13, 5) and lengths.shape == (5,)
-    s = strokes.numpy()
-    np.testing.assert_array_equal(s[:, 0], [[0, 0, 1, 0, 0]] * 5)
+    s5, lengths = sampling.sample(_decoder(), _z(), max_len=12, seed=3)
+    assert s5.shape == (5, 13, 5) and lengths.shape == (5,)
+    s = s5.numpy()
+    np.testing.assert_array_equal(s[:, 0], [strokes.START_TOKEN] * 5)
     np.testing.assert_array_equal(s[:, 1:, 2:].sum(-1), 1.0)
 
 
 def test_each_sketch_stops_at_its_first_end_token():
-    strokes, lengths = sampling.sample(_decoder(end_bias=-1.0), _z(64), max_len=20, seed=4)
-    s, lengths = strokes.numpy(), lengths.numpy()
+    s5, lengths = sampling.sample(_decoder(end_bias=-1.0), _z(64), max_len=20, seed=4)
+    s, lengths = s5.numpy(), lengths.numpy()
     assert lengths.min() < 10 and len(set(lengths)) > 3  # Sketches end at different steps ...
     for row, length in zip(s, lengths):
         assert not np.any(row[1:length + 1, 4])  # ... no end before their length ...
-        np.testing.assert_array_equal(row[length + 1:], [[0, 0, 0, 0, 1]] * (20 - length))
+        ends = np.tile(strokes.END_TOKEN, (20 - length, 1))  # [0, 5] if it never ended
+        np.testing.assert_array_equal(row[length + 1:], ends)
 
 
 def test_never_ending_sketches_have_max_len():
-    strokes, lengths = sampling.sample(_decoder(end_bias=-100.0), _z(), max_len=7, seed=5)
+    s5, lengths = sampling.sample(_decoder(end_bias=-100.0), _z(), max_len=7, seed=5)
     np.testing.assert_array_equal(lengths, 7)
-    assert not np.any(strokes.numpy()[:, :, 4])
+    assert not np.any(s5.numpy()[:, :, 4])
 
 
 def test_same_seed_same_sketches_and_greedy_is_deterministic():
@@ -66,13 +73,13 @@ def test_same_seed_same_sketches_and_greedy_is_deterministic():
 
 def test_greedy_sample_follows_the_decoder_step_by_step():
     decoder, z = _decoder(end_bias=-100.0), _z(2)
-    strokes, _ = sampling.sample(decoder, z, max_len=6, greedy=True)
+    s5, _ = sampling.sample(decoder, z, max_len=6, greedy=True)
     states = decoder.initial_state(z)
-    prev = strokes[:, 0]
+    prev = s5[:, 0]
     for t in range(6):
         raw, states = decoder.step(z, prev, states)
         prev = decoder.head.sample(raw, greedy=True)
-        np.testing.assert_allclose(prev, strokes[:, t + 1], atol=1e-5)
+        np.testing.assert_allclose(prev, s5[:, t + 1], atol=1e-5)
 
 
 def test_one_traced_loop_for_any_batch_max_len_and_temperature():

@@ -259,7 +259,7 @@ def test_mixture_of_datasets_trains_and_records_every_scale(kanjivg_data_dir, tm
     kanji, hershey = (s["stroke_scale"] for s in sources)
     assert kanji == pytest.approx(20.31, abs=0.01) and hershey == pytest.approx(6.80, abs=0.01)
     # The export records every source's scale, from the run's sources.json.
-    scales = export._source_scales(json.loads((tmp_path / "config.json").read_text()),
+    scales = export.source_scales(json.loads((tmp_path / "config.json").read_text()),
                                    str(tmp_path))
     assert [s["stroke_scale"] for s in scales] == [kanji, hershey]
 

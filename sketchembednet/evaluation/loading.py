@@ -24,6 +24,7 @@ from absl import logging
 
 from sketchembednet import paths
 from sketchembednet.models import checkpoints
+from sketchembednet.models import exported
 from sketchembednet.models import factory
 from sketchembednet.models import presets
 
@@ -143,28 +144,17 @@ def embed_fn_from_workdir(workdir: str, checkpoint: str | None = None,
     return embed_fn
 
 
-def is_export(path: str) -> bool:
-    """Whether ``path`` is a folder written by ``sketchembednet.export`` (not a workdir)."""
-    config_path = os.path.join(path, "config.json")
-    if not os.path.exists(config_path):
-        return False
-    with open(config_path) as f:
-        return "export" in json.load(f)
-
-
 def embed_fn_from_export(export_dir: str):
     """An ``embed_fn`` of an export's weights, rebuilt as the Keras model
-    (``export.load_for_finetuning``): it takes images already framed at the model's size,
+    (``models.exported.load_for_finetuning``): it takes images already framed at the model's size,
     like :func:`embed_fn_from_workdir` (the evaluator's datasets are framed). For raw
     pages use the SavedModel itself (:func:`embed_fn_from_saved_model`).
 
     Returns:
       ``embed_fn``; ``embed_fn.source`` is ``export_dir`` and ``embed_fn.model`` the model.
     """
-    from sketchembednet import export
-
-    model = export.load_for_finetuning(export_dir)
-    image_shape = tuple(export.read_export_config(export_dir)["export"]["image_shape"])
+    model = exported.load_for_finetuning(export_dir)
+    image_shape = tuple(exported.read_export_config(export_dir)["export"]["image_shape"])
     embed_fn = _wrap(lambda images: model.embed(tf.cast(images, tf.float32)), image_shape)
     embed_fn.source = os.path.abspath(export_dir)
     embed_fn.model = model

@@ -141,8 +141,9 @@ def evaluate_rows(runs: list[tuple[str, str]], random_preset: str, episodes: int
 
 def _models(runs, random_preset, image_shape, seed):
     from sketchembednet.evaluation import loading
+    from sketchembednet.models import exported
 
-    models = [(name, path, loading.embed_fn_from_export(path) if loading.is_export(path)
+    models = [(name, path, loading.embed_fn_from_export(path) if exported.is_export(path)
                else loading.embed_fn_from_workdir(path)) for name, path in runs]
     if random_preset:
         models.append((f"Random CNN (`{random_preset}`, untrained)", None,

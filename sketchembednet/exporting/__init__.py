@@ -1,12 +1,12 @@
-"""Exporting helpers: the TF Hub modules and the model card (``sketchembednet.export``)."""
+"""The export of a model as TF Hub modules with a model card (CLI: ``sketchembednet.export``).
 
-import json
-import os
+Modules, each importing only those before it:
+  hub_modules: the ``tf.Module`` s saved as ``encoder/`` and ``decoder/``.
+  facts: an export's layout, its ``config.json`` and the ``export`` section (training
+    facts of a workdir, stroke scales, what a re-export carries over).
+  model_card: the ``README.md`` of an export.
+  saved_model: the procedure: ``export`` (a workdir), ``reexport`` (an earlier export),
+    ``write_export`` (the modules, config.json and card, swapped in atomically).
 
-
-def read_json(path):
-    """The JSON document at ``path``, or None if there is no such file."""
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+Importing this package imports none of them.
+"""

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from sketchembednet import sampling
 from sketchembednet.data import preprocessing
 from sketchembednet.data import rasterize
+from sketchembednet.models import exported
 
 
 def default_framing(image_shape) -> str:
@@ -61,17 +63,6 @@ def _render(stroke5, canvas_size):
 
 
 # ------ The saved objects
-def exported_variables(keras_variables) -> list:
-    """The variables worth exporting: all but RNG states (unused in inference)."""
-    return [v for v in keras_variables if "seed_generator" not in v.path]
-
-
-def relative_path(variable) -> str:
-    """``block0/conv/kernel`` of ``sketch_embed_net/conv4_encoder/block0/conv/kernel``:
-    the path below the model and sub-model names (those get process-dependent suffixes)."""
-    return "/".join(variable.path.split("/")[2:])
-
-
 class ReusableModule(tf.Module):
     """A TF Hub "reusable SavedModel": ``variables``, ``trainable_variables``,
     ``regularization_losses`` and a ``__call__`` tf.function, all saved attributes."""
@@ -84,11 +75,11 @@ class ReusableModule(tf.Module):
 
     def __init__(self, name, keras_variables, unused=()):
         super().__init__(name=name)
-        exported = exported_variables(keras_variables)
-        self.variables = [v.value for v in exported]  # the tf.Variables the functions read
+        saved = exported.exported_variables(keras_variables)
+        self.variables = [v.value for v in saved]  # the tf.Variables the functions read
         # Weights the functions never read (``unused`` path parts) are saved but not
         # trainable here: fine-tuning through the module could not change them.
-        self.trainable_variables = [v.value for v in exported if v.trainable
+        self.trainable_variables = [v.value for v in saved if v.trainable
                                     and not any(part in v.path for part in unused)]
         self.regularization_losses = []
 
@@ -141,8 +132,6 @@ class DecoderModule(ReusableModule):
     """Saved as ``decoder/``: ``sample`` embeddings into stroke-5, ``render`` stroke-5."""
 
     def __init__(self, model):
-        from sketchembednet import sampling
-
         super().__init__("sketchembednet_decoder", model.decoder.variables)
         decoder = model.decoder
         max_steps = int(model.max_seq_len)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from sketchembednet.exporting import read_json
+from sketchembednet import jsonio
+from sketchembednet.data import framing as framing_lib
+from sketchembednet.evaluation import results as results_lib
 
 _KIND_NAMES = {"sketchembednet": "SketchEmbedNet", "conv_vae": "Conv-VAE baseline",
                "contrastive": "Contrastive baseline"}
@@ -18,8 +20,6 @@ _LICENCES = (  # (dataset name prefix, training data and licence)
     ("sketchy", "The Sketchy database (Sangkloy et al. 2016); this project records no "
                 "licence for it: check the dataset's own terms before redistributing"),
 )
-
-
 
 
 def _licence(dataset_name: str) -> str:
@@ -41,7 +41,7 @@ def evaluation_rows(results_json: str | None, workdir: str):
     with ``this_model`` set on the rows of ``workdir``."""
     if not results_json:
         return [], None
-    results = read_json(results_json)
+    results = jsonio.read_json(results_json)
     if results is None:
         raise FileNotFoundError(f"--results_json={results_json}: not found")
     here = os.path.realpath(workdir)
@@ -57,8 +57,6 @@ def evaluation_rows(results_json: str | None, workdir: str):
 
 def evaluation_markdown(rows, meta) -> str:
     """The card's evaluation section: a table of a results file's rows, this model's in bold."""
-    from sketchembednet.evaluation import results as results_lib
-
     if not rows:
         return "No evaluation was recorded for this export (no `--results_json` given).\n"
     lines = [] if not meta.get("note") else [meta["note"], ""]
@@ -177,8 +175,6 @@ _FRAMING_LIMITS = {
 
 def model_card(config: dict, info: dict, evaluation: str, notes: str = "") -> str:
     """The Markdown model card of an export (``info``: the config's ``export`` section)."""
-    from sketchembednet.data import framing as framing_lib
-
     model, dataset = config["model"], config["dataset"]
     sources = _sources(dataset)
     if len(sources) > 1:

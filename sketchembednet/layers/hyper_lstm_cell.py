@@ -29,167 +29,18 @@ teacher-forced sequence at once, and :meth:`HyperLSTMCell.step` consumes one pro
 step with :meth:`HyperLSTMCell.packed_weights` (bf16 matmuls under a ``mixed_bfloat16``
 policy, float32 states and gates). :meth:`HyperLSTMCell.call` (used
 by ``keras.layers.RNN``) is the plain :meth:`HyperLSTMCell.reference_step` of
-``project(x)``; the tests check that the two agree.
+``project(x)``; the tests check that the two agree. The layer normalisation and the
+custom-gradient kernels of :meth:`HyperLSTMCell.step` (``ln_lstm_update``,
+``modulate``) are in :mod:`sketchembednet.layers.hyper_lstm_kernels`.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-LAYER_NORM_EPSILON = 1e-3  # Magenta's layer_norm / layer_norm_all.
+from sketchembednet.layers import hyper_lstm_kernels
+
 HYPER_NORM_GAMMA = 0.1  # Cooijmans et al. 2016 init of the alpha scale (Magenta).
-
-
-def _layer_norm(x, gamma, beta, num_groups):
-    """Layer-normalises ``num_groups`` equal slices of the last axis separately.
-
-    Ba et al. 2016, eq. 4, applied per gate as Magenta's ``layer_norm_all``.
-
-    Args:
-      x: ``[B, G * H]``.
-      gamma: ``[G * H]`` gain.
-      beta: ``[G * H]`` shift.
-      num_groups: G.
-
-    Returns:
-      ``[B, G * H]``.
-    """
-    x_hat, _ = _normalize(x, num_groups)
-    return x_hat * gamma + beta  # [B, G * H]
-
-
-def _normalize(x, num_groups):
-    """``(x_hat [B, G * H], rstd [B, G, 1])``: per-group zero mean, unit variance."""
-    width = x.shape[-1]
-    grouped = tf.reshape(x, [-1, num_groups, width // num_groups])  # [B, G, H]
-    mean, var = tf.nn.moments(grouped, axes=[2], keepdims=True)  # [B, G, 1] each
-    rstd = tf.math.rsqrt(var + LAYER_NORM_EPSILON)  # [B, G, 1]
-    return tf.reshape((grouped - mean) * rstd, [-1, width]), rstd
-
-
-def _normalize_grad(d_x_hat, x_hat, rstd, num_groups):
-    """Gradient of :func:`_normalize` w.r.t. x: ``rstd (g - mean(g) - x_hat mean(g x_hat))``."""
-    width = x_hat.shape[-1]
-    g = tf.reshape(d_x_hat, [-1, num_groups, width // num_groups])  # [B, G, H]
-    x_hat = tf.reshape(x_hat, [-1, num_groups, width // num_groups])  # [B, G, H]
-    dx = rstd * (
-        g - tf.reduce_mean(g, axis=2, keepdims=True)
-        - x_hat * tf.reduce_mean(g * x_hat, axis=2, keepdims=True)
-    )  # [B, G, H]
-    return tf.reshape(dx, [-1, width])
-
-
-def _ln_lstm_update(pre, c, gamma, beta, c_gamma, c_beta, forget_bias):
-    """The LN-LSTM update of ``HyperLSTMCell._lstm_update`` (no dropout), with a written-out
-    gradient that keeps only its inputs ``pre`` and ``c``.
-
-    Automatic differentiation keeps about eight ``[B, H]``-to-``[B, 4H]`` intermediates
-    (normalised values, gate activations, products) per call, that is per time step,
-    for the whole sequence. Here the backward pass recomputes them from ``pre`` and
-    ``c`` (element-wise work only, no matmul) and applies the chain rule by hand. For
-    the paper's model at B = 256, first writing out the layer norms' gradient and then
-    fusing this whole update cut the training step's peak RSS by 1.1 and 0.4 GiB
-    (``tools/bench.py``).
-
-    Args:
-      pre: ``[B, 4H]`` gate pre-activations (gate order i, j, f, o).
-      c: ``[B, H]`` previous cell state.
-      gamma, beta: ``[4H]`` per-gate layer-norm gain and shift.
-      c_gamma, c_beta: ``[H]`` layer-norm gain and shift of the cell state.
-      forget_bias: added to the forget gate.
-
-    Returns:
-      ``(h [B, H], c [B, H])``.
-    """
-    gamma, beta, c_gamma, c_beta = (tf.convert_to_tensor(v) for v in (gamma, beta, c_gamma,
-                                                                       c_beta))
-
-    def forward(pre, c):
-        x_hat, rstd = _normalize(pre, 4)  # [B, 4H], [B, 4, 1]
-        i, j, f, o = tf.split(x_hat * gamma + beta, 4, axis=-1)  # 4 x [B, H]
-        si, g, sf, so = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + forget_bias), tf.sigmoid(o)
-        new_c = c * sf + si * g  # [B, H]
-        c_hat, c_rstd = _normalize(new_c, 1)  # [B, H], [B, 1, 1]
-        tb = tf.tanh(c_hat * c_gamma + c_beta)  # [B, H]
-        return tb * so, new_c, (x_hat, rstd, si, g, sf, so, c_hat, c_rstd, tb)
-
-    @tf.custom_gradient
-    def update(pre, c, gamma, beta, c_gamma, c_beta):
-        new_h, new_c, _ = forward(pre, c)
-
-        def grad(d_h, d_c):
-            x_hat, rstd, si, g, sf, so, c_hat, c_rstd, tb = forward(pre, c)[2]  # recomputed
-            d_h = tf.zeros_like(new_h) if d_h is None else d_h
-            d_c = tf.zeros_like(new_c) if d_c is None else d_c
-            d_b = d_h * so * (1.0 - tb * tb)  # through h = tanh(b) * so
-            d_new_c = d_c + _normalize_grad(d_b * c_gamma, c_hat, c_rstd, 1)  # [B, H]
-            d_gates = tf.concat([
-                d_new_c * g * si * (1.0 - si),  # i
-                d_new_c * si * (1.0 - g * g),  # j
-                d_new_c * c * sf * (1.0 - sf),  # f
-                d_h * tb * so * (1.0 - so),  # o
-            ], axis=-1)  # [B, 4H]
-            return (
-                _normalize_grad(d_gates * gamma, x_hat, rstd, 4),  # d pre
-                d_new_c * sf,  # d c
-                tf.reduce_sum(d_gates * x_hat, axis=0), tf.reduce_sum(d_gates, axis=0),
-                tf.reduce_sum(d_b * c_hat, axis=0), tf.reduce_sum(d_b, axis=0),
-            )
-
-        return (new_h, new_c), grad
-
-    return update(pre, c, gamma, beta, c_gamma, c_beta)
-
-
-def _modulate(x_main, recurrent, e_x, e_h, e_b, alpha_x, alpha_h, beta_h, bias):
-    """The main cell's pre-activation ``d_x * x_main + d_h * recurrent + beta_h + bias``.
-
-    ``d_x = e_x A_x``, ``d_h = e_h A_h`` and ``beta_h = e_b B_h`` are the hyper-norm
-    vectors of all 4 gates (``[B, 4, E] x [4, E, H]`` batched products), i.e. the
-    ``_HyperNorm`` layers' outputs. The gradient is written out so that the backward
-    pass recomputes ``d_x`` and ``d_h`` (two small batched matmuls) instead of keeping
-    two ``[B, 4H]`` tensors per time step for the whole sequence.
-
-    Args:
-      x_main: ``[B, 4H]`` float32 input contribution ``W_x x``.
-      recurrent: ``[B, 4H]`` float32 recurrent contribution ``W_h h``.
-      e_x, e_h, e_b: ``[B, 4, E]`` hyper embeddings (matmul dtype).
-      alpha_x, alpha_h, beta_h: ``[4, E, H]`` output kernels (matmul dtype).
-      bias: ``[4H]`` float32 gate bias.
-
-    Returns:
-      ``[B, 4H]`` float32.
-    """
-    width = x_main.shape[-1]
-
-    def vector(e, kernel):  # [B, 4, E] x [4, E, H] -> float32 [B, 4H]
-        return tf.reshape(tf.cast(tf.einsum("bge,geh->bgh", e, kernel), tf.float32), [-1, width])
-
-    @tf.custom_gradient
-    def modulate(x_main, recurrent, e_x, e_h, e_b, alpha_x, alpha_h, beta_h, bias):
-        pre = (vector(e_x, alpha_x) * x_main + vector(e_h, alpha_h) * recurrent
-               + vector(e_b, beta_h) + bias)
-
-        def grad(d_pre):
-            dtype = e_x.dtype
-
-            def backward(g, e, kernel):  # gradients through vector(e, kernel) given g
-                g = tf.cast(tf.reshape(g, [-1, 4, width // 4]), dtype)  # [B, 4, H]
-                return (tf.einsum("bgh,geh->bge", g, kernel),  # d e      [B, 4, E]
-                        tf.einsum("bge,bgh->geh", e, g))  # d kernel [4, E, H]
-
-            d_e_x, d_alpha_x = backward(d_pre * x_main, e_x, alpha_x)
-            d_e_h, d_alpha_h = backward(d_pre * recurrent, e_h, alpha_h)
-            d_e_b, d_beta_h = backward(d_pre, e_b, beta_h)
-            return (d_pre * vector(e_x, alpha_x), d_pre * vector(e_h, alpha_h),  # recomputed
-                    d_e_x, d_e_h, d_e_b, d_alpha_x, d_alpha_h, d_beta_h,
-                    tf.reduce_sum(d_pre, axis=0))
-
-        return pre, grad
-
-    return modulate(x_main, recurrent, e_x, e_h, e_b, tf.convert_to_tensor(alpha_x),
-                    tf.convert_to_tensor(alpha_h), tf.convert_to_tensor(beta_h),
-                    tf.convert_to_tensor(bias))
 
 
 def _gate_orthogonal(num_gates):
@@ -414,16 +265,18 @@ class HyperLSTMCell(keras.layers.Layer):
     def _lstm_update(self, pre, c, gamma, beta, c_gamma, c_beta, rate, training, fused=False):
         """LN-LSTM update from gate pre-activations (Ba et al. 2016, eq. 20-22).
 
-        ``fused`` uses :func:`_ln_lstm_update` (same values, leaner gradient) unless
-        dropout is active.
+        ``fused`` uses :func:`hyper_lstm_kernels.ln_lstm_update` (same values, leaner
+        gradient) unless dropout is active.
         """
         if fused and not (training and rate > 0):
-            return _ln_lstm_update(pre, c, gamma, beta, c_gamma, c_beta, self.forget_bias)
-        pre = _layer_norm(pre, gamma, beta, 4)  # [B, 4H]
+            return hyper_lstm_kernels.ln_lstm_update(pre, c, gamma, beta, c_gamma, c_beta,
+                                                     self.forget_bias)
+        pre = hyper_lstm_kernels.layer_norm(pre, gamma, beta, 4)  # [B, 4H]
         i, j, f, o = tf.split(pre, 4, axis=-1)  # 4 x [B, H]
         g = self._dropout(tf.tanh(j), rate, training)  # [B, H]
         new_c = c * tf.sigmoid(f + self.forget_bias) + tf.sigmoid(i) * g  # [B, H]
-        new_h = tf.tanh(_layer_norm(new_c, c_gamma, c_beta, 1)) * tf.sigmoid(o)  # [B, H]
+        new_c_ln = hyper_lstm_kernels.layer_norm(new_c, c_gamma, c_beta, 1)  # [B, H]
+        new_h = tf.tanh(new_c_ln) * tf.sigmoid(o)  # [B, H]
         return new_h, new_c
 
     def packed_weights(self, dtype=None):
@@ -488,7 +341,7 @@ class HyperLSTMCell(keras.layers.Layer):
         Returns:
           ``(h [B, H], [h, c, h_hyper, c_hyper])``, float32.
         """
-        units, emb = self.units, self.hyper_embedding_size
+        emb = self.hyper_embedding_size
         dtype = weights["recurrent_kernel"].dtype
 
         def mm(a, b):  # [B, n] x [n, m] in the matmul dtype -> float32 [B, m]
@@ -511,7 +364,7 @@ class HyperLSTMCell(keras.layers.Layer):
         )  # [B, Hh] each
         # Main cell: d_x(z) * W_x x + d_h(z) * W_h h + beta_h(z) + b.
         nx, nh = weights["norm_x"], weights["norm_h"]
-        pre = _modulate(
+        pre = hyper_lstm_kernels.modulate(
             tf.cast(x_main, tf.float32), mm(h, weights["recurrent_kernel"]),
             embedding(nx, "zw_kernel", "zw_bias"), embedding(nh, "zw_kernel", "zw_bias"),
             embedding(nh, "zb_kernel", None), nx["alpha_kernel"], nh["alpha_kernel"],

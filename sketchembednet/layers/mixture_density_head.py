@@ -17,13 +17,16 @@ Together they keep every log-likelihood and its gradients finite in float32.
 Initialisation: Keras defaults (Glorot-uniform kernel, zero bias). The authors used
 GlorotNormal for the kernel *and* the bias; Magenta TF1's default was Glorot-uniform
 for both.
+
+The distribution's math (log-density, sampling) is in :mod:`sketchembednet.layers.mixture`;
+:meth:`MixtureDensityHead.log_likelihood` and :meth:`MixtureDensityHead.sample` apply it
+to :meth:`MixtureDensityHead.split`.
 """
 
 import keras
 import tensorflow as tf
 
-from sketchembednet import losses
-from sketchembednet import sampling
+from sketchembednet.layers import mixture
 
 LOG_SIGMA_MIN = -7.0
 LOG_SIGMA_MAX = 7.0
@@ -109,7 +112,7 @@ class MixtureDensityHead(keras.layers.Layer):
         Returns:
           ``[...]``.
         """
-        return losses.mixture_log_prob(self.split(raw), xy)
+        return mixture.mixture_log_prob(self.split(raw), xy)
 
     def sample(self, raw, temperature=1.0, greedy=False, seed=None):
         """Draws one stroke-5 row per position (sketch-rnn temperature sampling).
@@ -123,7 +126,7 @@ class MixtureDensityHead(keras.layers.Layer):
         Returns:
           ``[B, 5]`` rows with a one-hot pen state.
         """
-        return sampling.sample_mixture(self.split(raw), temperature, greedy, seed)
+        return mixture.sample_mixture(self.split(raw), temperature, greedy, seed)
 
     def get_config(self):
         config = super().get_config()
