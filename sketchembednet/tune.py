@@ -78,10 +78,52 @@ from ml_collections import config_flags
 
 from sketchembednet import cli
 from sketchembednet import configs
-from sketchembednet.tuning import *  # noqa: F401,F403 (the library API, re-exported)
-from sketchembednet.tuning.space import _fmt
+from sketchembednet.tuning import DEFAULT_ALPHA_MAX
+from sketchembednet.tuning import OBJECTIVES
+from sketchembednet.tuning import OMNIGLOT_HALF
+from sketchembednet.tuning import PARAMS
+from sketchembednet.tuning import PROJECT_NAME
+from sketchembednet.tuning import TUNERS
+from sketchembednet.tuning import VAL_SPLIT_SEED
+from sketchembednet.tuning import Evaluator
+from sketchembednet.tuning import Param
+from sketchembednet.tuning import SearchMismatchError
+from sketchembednet.tuning import SearchOptions
+from sketchembednet.tuning import SearchStopped
+from sketchembednet.tuning import alpha_at
+from sketchembednet.tuning import best_row
+from sketchembednet.tuning import check_config
+from sketchembednet.tuning import collect_trials
+from sketchembednet.tuning import config_values
+from sketchembednet.tuning import format_value
+from sketchembednet.tuning import hyperband_steps
+from sketchembednet.tuning import load_validation
+from sketchembednet.tuning import make_oracle
+from sketchembednet.tuning import omniglot_half
+from sketchembednet.tuning import parse_param
+from sketchembednet.tuning import parse_space
+from sketchembednet.tuning import plot_objective
+from sketchembednet.tuning import search
+from sketchembednet.tuning import seed_from_trial
+from sketchembednet.tuning import trial_config
+from sketchembednet.tuning import unreachable_alpha_warning
+from sketchembednet.tuning import write_best_config
+from sketchembednet.tuning import write_outputs
+from sketchembednet.tuning import write_summary
 
 STRATEGIES = ("default", "one_device", "mirrored")
+
+# The library API of ``sketchembednet.tuning``, re-exported (``tune.omniglot_half``, ...),
+# and the CLI's own functions.
+__all__ = [
+    "DEFAULT_ALPHA_MAX", "OBJECTIVES", "OMNIGLOT_HALF", "PARAMS", "PROJECT_NAME", "TUNERS",
+    "VAL_SPLIT_SEED", "Evaluator", "Param", "SearchMismatchError", "SearchOptions",
+    "SearchStopped", "alpha_at", "best_row", "check_config", "collect_trials", "config_values",
+    "hyperband_steps", "load_validation", "make_oracle", "omniglot_half", "parse_param",
+    "parse_space", "plot_objective", "search", "seed_from_trial", "trial_config",
+    "unreachable_alpha_warning", "write_best_config", "write_outputs", "write_summary",
+    "STRATEGIES", "define_flags", "options_from_flags", "main", "run",
+]
 
 
 def define_flags(flag_values=flags.FLAGS) -> None:
@@ -203,7 +245,7 @@ def main(argv):
         print("no trial completed: no best config", file=sys.stderr)
         sys.exit(1)
     print(f"best: trial {best['trial_id']}, {options.objective_name} = {best['objective']:.4f}, "
-          f"α_max = {_fmt(best.get('alpha_max'))}; train it with\n"
+          f"α_max = {format_value(best.get('alpha_max'))}; train it with\n"
           f"  python -m sketchembednet.train --config={summary.get('best_config')}")
 
 

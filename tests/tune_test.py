@@ -16,12 +16,12 @@ from absl import flags
 from ml_collections import config_flags
 
 from sketchembednet import configs
+from sketchembednet import jsonio
 from sketchembednet import trainer
 from sketchembednet import tune
 from sketchembednet.configs import demo
 from sketchembednet.models import factory
 from sketchembednet.tuning import driver
-from sketchembednet.tuning import jsonio
 from sketchembednet.tuning import report
 from sketchembednet.tuning import tuner
 
@@ -72,8 +72,9 @@ def _load_config_file(path, *overrides):
 
 
 def _trial_status(root, trial_id):
+    # Polled while the search runs: a half-written trial.json reads as None.
     record = jsonio.read_json(os.path.join(root, tune.PROJECT_NAME, f"trial_{trial_id}",
-                                           "trial.json"))
+                                           "trial.json"), corrupt_ok=True)
     return record and record["status"]
 
 
@@ -212,7 +213,7 @@ def test_summary_table_plot_and_best_config_from_rows(tmp_path):
     base = demo.get_config()
     trained = json.loads(tune.trial_config(base, {"alpha_max": 1.0}, 300).to_json_best_effort())
     path = tune.write_best_config(str(tmp_path / "best_config.py"), summary["best_trial"],
-                                  trained, report._tuple_fields(base), "fewshot_accuracy",
+                                  trained, report.tuple_fields(base), "fewshot_accuracy",
                                   str(tmp_path), num_steps=3000)
     assert configs.config_path(path) == path  # train.py's --config takes the path as is.
     loaded = _load_config_file(path, "--config.train.batch_size=16",
@@ -230,10 +231,10 @@ def test_a_workdir_of_another_config_is_not_resumed(tmp_path):
     (tmp_path / "config.json").write_text(config.to_json_best_effort())
     other_steps = tune.trial_config(config, {}, num_steps=99)
     other_steps.dataset.data_dir = "/moved"
-    tuner._check_stale_workdir(str(tmp_path), other_steps)  # Budget and paths may differ.
+    tuner.check_stale_workdir(str(tmp_path), other_steps)  # Budget and paths may differ.
     with pytest.raises(RuntimeError, match="another config \\(alpha differ\\)"):
-        tuner._check_stale_workdir(str(tmp_path), tune.trial_config(config, {"alpha_max": 1.0}))
-    tuner._check_stale_workdir(str(tmp_path / "fresh"), config)  # Nothing there yet.
+        tuner.check_stale_workdir(str(tmp_path), tune.trial_config(config, {"alpha_max": 1.0}))
+    tuner.check_stale_workdir(str(tmp_path / "fresh"), config)  # Nothing there yet.
 
 
 def _parse(*args):
@@ -308,16 +309,16 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
     npz = _tiny_npz(tmp_path / "bg.npz", classes=2, drawers=2)
     config = demo.get_config("tiny")
     options = _options(tmp_path, npz)
-    driver._check_search_file(options, config)
-    driver._check_search_file(options, config)  # Same settings: fine.
+    driver.check_search_file(options, config)
+    driver.check_search_file(options, config)  # Same settings: fine.
     moved = _options(tmp_path, "/elsewhere/bg.npz", max_trials=5)
-    driver._check_search_file(moved, config)  # Paths and the trial budget may change.
+    driver.check_search_file(moved, config)  # Paths and the trial budget may change.
     with pytest.raises(tune.SearchMismatchError, match="objective, space differ"):
-        driver._check_search_file(_options(tmp_path, npz, objective="val_pixel",
+        driver.check_search_file(_options(tmp_path, npz, objective="val_pixel",
                                            space=tune.parse_space()), config)
     config.alpha.start = 0.1
     with pytest.raises(tune.SearchMismatchError, match="config differ"):
-        driver._check_search_file(options, config)
+        driver.check_search_file(options, config)
 
 
 # ---------------------------------------------------------------- Searches (real training)
@@ -488,7 +489,7 @@ def test_doctests():
     from sketchembednet import tuning
 
     modules = [tune] + [getattr(tuning, name) for name in (
-        "space", "options", "objectives", "tuner", "driver", "report", "jsonio")]
+        "space", "options", "objectives", "report", "tuner", "driver")]
     results = [doctest.testmod(module) for module in modules]
     failed, attempted = (sum(r[i] for r in results) for i in (0, 1))
     assert failed == 0 and attempted >= 8

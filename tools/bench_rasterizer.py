@@ -61,7 +61,6 @@ def _rss_mb():
 
 def _run_one(name, chunk_size, mode, repeats, warmup):
     """Runs in a child process; returns a result dict."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
 
@@ -135,6 +134,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
+    # The children (spawned below) inherit the environment: quiet TensorFlow's C++ logs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     jobs = [(name, int(k), mode) for name in args.configs.split(",")
             for k in args.chunk_sizes.split(",") for mode in ("forward", "fwd+bwd")]
@@ -144,8 +145,9 @@ def main(argv=None):
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
             results.append(pool.submit(_run_one, *job, args.repeats, args.warmup).result())
 
-    header = f"{'config':>6} {'B':>4} {'N':>4} {'K':>3} {'mode':>8} {'ms/batch':>9} " \
-             f"{'sketch/s':>9} {'cpu ms':>7} {'load':>5} {'peak MiB':>8} {'+MiB':>6} {'bound MiB':>9}"
+    header = (f"{'config':>6} {'B':>4} {'N':>4} {'K':>3} {'mode':>8} {'ms/batch':>9} "
+              f"{'sketch/s':>9} {'cpu ms':>7} {'load':>5} {'peak MiB':>8} {'+MiB':>6} "
+              f"{'bound MiB':>9}")
     print(header)
     print("-" * len(header))
     for r in results:

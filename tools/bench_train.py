@@ -90,7 +90,8 @@ def main(argv):
         rows = [run_one(*pairs[0])]
     else:
         rows = [run_isolated(*pair) for pair in pairs]
-    header = f"{'preset':8} {'strategy':9} {'batch':>5} {'repl':>4} {'steps/s':>8} {'ex/s':>7} {'ms/step':>8}"
+    header = (f"{'preset':8} {'strategy':9} {'batch':>5} {'repl':>4} {'steps/s':>8} "
+              f"{'ex/s':>7} {'ms/step':>8}")
     print(header)
     for r in rows:
         print(f"{r['preset']:8} {r['strategy']:9} {r['batch']:5d} {r['replicas']:4d} "

@@ -21,7 +21,8 @@ from sketchembednet.tuning import compare
 
 flags.DEFINE_multi_string("search", [], "LABEL=PATH: a search directory (or its summary.json) "
                           "and its label; repeat for each search.")
-flags.DEFINE_list("mean_of", [], "labels (without commas) whose objectives are averaged per α_max.")
+flags.DEFINE_list("mean_of", [],
+                  "labels (without commas) whose objectives are averaged per α_max.")
 flags.DEFINE_string("out", None, "the plot (PNG); none if empty.")
 flags.DEFINE_string("title", None, "plot title.")
 FLAGS = flags.FLAGS

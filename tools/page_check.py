@@ -33,11 +33,11 @@ import numpy as np
 from absl import app
 from absl import flags
 
+from sketchembednet import paths
+
 _ENCODER = flags.DEFINE_string("encoder", None, "An exported encoder/ folder.", required=True)
 _BASELINE = flags.DEFINE_string("baseline_encoder", "", "Another encoder/ to compare with.")
-_SHARED = flags.DEFINE_string("shared_data", os.environ.get("SKETCHEMBEDNET_SHARED_DATA",
-                                                           "../shared/data"),
-                              "The shared data pack.")
+_SHARED = flags.DEFINE_string("shared_data", paths.shared_data_dir(), "The shared data pack.")
 _PAGES = flags.DEFINE_integer("pages", 2000, "Pages for the crop check.")
 _EPISODES = flags.DEFINE_integer("episodes", 1000, "Few-shot episodes per setting.")
 _JSON = flags.DEFINE_string("json", "", "Write the figures here.")

@@ -92,12 +92,10 @@ def main(argv):
         fp32_seed0_vs_seed1=tail_mean_abs("float32, seed 1", "float32, seed 0"),
         final_loss={label: float(curves[label][1][-1]) for label, _, _ in RUNS},
     )
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for (label, _, _), style in zip(RUNS, ("-", ":", "--")):
         steps, values = curves[label]
         ax.plot(steps, values, style, label=label)

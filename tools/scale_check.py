@@ -43,6 +43,8 @@ import tensorflow_datasets as tfds
 from absl import app
 from absl import flags
 
+from sketchembednet import paths
+
 _EXAMPLES = flags.DEFINE_integer("examples", 2_000_000, "Training sketches to write.")
 _STEPS = flags.DEFINE_integer("steps", 100, "Training steps (cpu preset, batch 64).")
 _PIPELINE_BATCHES = flags.DEFINE_integer("pipeline_batches", 400,
@@ -50,9 +52,7 @@ _PIPELINE_BATCHES = flags.DEFINE_integer("pipeline_batches", 400,
 _WORK_DIR = flags.DEFINE_string("work_dir", "", "Where to build (default: a temporary dir, "
                                 "removed at the end).")
 _KEEP = flags.DEFINE_bool("keep", False, "Keep the work dir.")
-_SHARED = flags.DEFINE_string("shared_data", os.environ.get("SKETCHEMBEDNET_SHARED_DATA",
-                                                            "../shared/data"),
-                              "The shared data pack.")
+_SHARED = flags.DEFINE_string("shared_data", paths.shared_data_dir(), "The shared data pack.")
 _BUILD_ONLY = flags.DEFINE_bool("build_only", False, "Internal: build the dataset and exit.")
 
 NAME = "scale_check"
@@ -192,7 +192,8 @@ def main(argv):
         report = dict(examples=_EXAMPLES.value, **build(data_dir))
         cfg = config(data_dir, _STEPS.value)
         pipeline_rate, cached = time_pipeline(cfg)
-        trainer = trainer_lib.Trainer(cfg, os.path.join(work, "train"), tf.distribute.get_strategy())
+        trainer = trainer_lib.Trainer(cfg, os.path.join(work, "train"),
+                                      tf.distribute.get_strategy())
         metrics = trainer.train()
         train_rate = float(metrics["train/examples_per_sec"])
         report.update(

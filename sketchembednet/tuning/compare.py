@@ -21,10 +21,11 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
+
+from sketchembednet.jsonio import read_json
 
 
 def load_summary(path: str) -> dict:
@@ -42,11 +43,7 @@ def load_summary(path: str) -> dict:
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no search summary (has sketchembednet.tune "
                                     "completed a trial in this directory?)")
-    try:
-        with open(path) as f:
-            summary = json.load(f)
-    except ValueError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
+    summary = read_json(path)  # ValueError naming the file if it is not valid JSON.
     if not isinstance(summary, dict) or not isinstance(summary.get("trials"), list) or \
             "objective" not in summary:
         raise ValueError(f"{path}: not a sketchembednet.tune summary.json (no objective/trials)")
@@ -128,12 +125,10 @@ def markdown_table(table: dict) -> str:
 
 def plot_table(path: str, table: dict, title: str | None = None) -> str:
     """Objective against α_max: one series per search (± CI), the mean as a black line."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    fig = Figure(figsize=(6.4, 4.2), dpi=120)
+    ax = fig.subplots()
     n = len(table["labels"])
     for i, label in enumerate(table["labels"]):
         by_alpha = table["cells"][label]
@@ -155,5 +150,4 @@ def plot_table(path: str, table: dict, title: str | None = None) -> str:
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path

@@ -141,7 +141,21 @@ class Evaluator:
         return {"value": total / count, "examples": count, "split": split, "restored": source}
 
 
-def _describe_validation(options: SearchOptions, val_data, config) -> dict:
+def describe_validation(options: SearchOptions, val_data, config) -> dict:
+    """What the objective is computed on, for the summaries: ``text`` (one line) and
+    the details (dataset, split or classes; the Omniglot half's class ids).
+
+    Args:
+      options: the search options.
+      val_data: the few-shot validation set (``LabelledImages``); None for ``val_pixel``.
+      config: the training config (its eval split, for ``val_pixel``).
+
+    Example:
+      >>> from sketchembednet.configs import demo
+      >>> options = SearchOptions(directory="/tmp/t", objective="val_pixel")
+      >>> describe_validation(options, None, demo.get_config("tiny"))["text"]
+      'mean pixel-loss term (α = 1) on kanjivg[validation[:32]]'
+    """
     if options.objective == "val_pixel":
         split = options.pixel_split or config.dataset.eval_split
         return {"objective": "val_pixel", "dataset": config.dataset.name, "split": split,

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 
+from sketchembednet import paths
 from sketchembednet.tuning.space import PARAMS
 from sketchembednet.tuning.space import parse_space
 from sketchembednet.tuning.space import unreachable_alpha_warning
@@ -100,12 +101,13 @@ class SearchOptions:
                              "--val_split with background splits only")
 
     def val_npz_path(self) -> str:
+        """``--val_npz``, or the shared pack's ``images_background.npz`` (see
+        :func:`sketchembednet.paths.shared_data_dir`)."""
         from sketchembednet.evaluation import datasets
 
         if self.val_npz:
             return self.val_npz
-        shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", os.path.join("..", "shared", "data"))
-        return os.path.join(shared, datasets.SHARED_NPZ)
+        return paths.shared_data_dir(datasets.SHARED_NPZ)
 
     def fingerprint(self, config) -> dict:
         """What must not change when a search resumes (paths and budgets excluded)."""

@@ -10,11 +10,12 @@ import pprint
 
 import numpy as np
 
-from sketchembednet.tuning import jsonio
+from sketchembednet.jsonio import read_json
+from sketchembednet.jsonio import write_json
 from sketchembednet.tuning.space import PARAMS
-from sketchembednet.tuning.space import _fmt
-from sketchembednet.tuning.space import _space_values
 from sketchembednet.tuning.space import alpha_at
+from sketchembednet.tuning.space import format_value
+from sketchembednet.tuning.space import space_values
 
 
 def collect_trials(tuner) -> list[dict]:
@@ -25,10 +26,11 @@ def collect_trials(tuner) -> list[dict]:
         trial = tuner.oracle.trials[trial_id]
         values = dict(trial.hyperparameters.values)
         workdir = tuner.trial_workdir(trial_id)
-        record = jsonio.read_json(os.path.join(workdir, "tune_result.json")) or {}
-        train = jsonio.read_json(os.path.join(workdir, "train_result.json")) or {}
+        # A corrupt file (a trial killed while writing) reads as missing here.
+        record = read_json(os.path.join(workdir, "tune_result.json"), corrupt_ok=True) or {}
+        train = read_json(os.path.join(workdir, "train_result.json"), corrupt_ok=True) or {}
         row = {"trial_id": str(trial_id), "status": str(trial.status)}
-        row.update(_space_values(values))
+        row.update(space_values(values))
         steps = train.get("train/step", record.get("steps"))
         row["steps"] = steps
         row["steps_run"] = train.get("total_steps_run")
@@ -72,13 +74,20 @@ def best_row(rows: list[dict], direction: str) -> dict | None:
     return min(done, key=lambda r: sign * r["objective"])
 
 
-def _tuple_fields(config, prefix: str = "") -> list[str]:
-    """Dotted paths of the tuple-valued fields (JSON turns them into lists)."""
+def tuple_fields(config, prefix: str = "") -> list[str]:
+    """Dotted paths of the tuple-valued fields of a config (JSON turns them into
+    lists; ``best_config.py`` turns them back).
+
+    Example:
+      >>> import ml_collections
+      >>> tuple_fields(ml_collections.ConfigDict({"a": {"b": (1, 2), "c": 3}, "d": (4,)}))
+      ['a.b', 'd']
+    """
     out = []
     for key, value in config.items():
         path = f"{prefix}{key}"
         if hasattr(value, "items"):
-            out += _tuple_fields(value, path + ".")
+            out += tuple_fields(value, path + ".")
         elif isinstance(value, tuple):
             out.append(path)
     return out
@@ -127,10 +136,10 @@ def write_best_config(path: str, row: dict, trained_config: dict, tuple_fields: 
         note = (f"; train.num_steps is the full budget {num_steps} (the trial trained "
                 f"{config['train']['num_steps']})")
         config["train"]["num_steps"] = int(num_steps)
-    values = ", ".join(f"{k}={_fmt(row[k])}" for k in PARAMS if k in row)
+    values = ", ".join(f"{k}={format_value(row[k])}" for k in PARAMS if k in row)
     text = _BEST_CONFIG.format(
         root=os.path.abspath(root), trial_id=row["trial_id"], objective_name=objective_name,
-        objective=_fmt(row["objective"]), values=values, path=path, note=note,
+        objective=format_value(row["objective"]), values=values, path=path, note=note,
         config=pprint.pformat(config, indent=1, width=96, sort_dicts=True),
         tuples=repr(tuple(tuple_fields)))
     tmp = path + ".tmp"
@@ -209,19 +218,17 @@ def write_summary(root: str, rows: list[dict], objective_name: str, direction: s
                "best_trial": best, "trials": rows,
                "counts": {s: sum(r["status"] == s for r in rows)
                           for s in sorted({r["status"] for r in rows})}}
-    jsonio.write_json(os.path.join(root, "summary.json"), summary)
+    write_json(os.path.join(root, "summary.json"), summary)
     plot_objective(os.path.join(root, "objective_vs_alpha_max.png"), rows, objective_name, best)
     return summary
 
 
 def plot_objective(path: str, rows: list[dict], objective_name: str, best: dict | None) -> str:
     """Objective against α_max, one point per completed trial, the best one starred."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    fig = Figure(figsize=(6, 4), dpi=120)
+    ax = fig.subplots()
     done = [r for r in rows if r["objective"] is not None and r.get("alpha_max") is not None]
     if done:
         x = np.array([r["alpha_max"] for r in done], float)
@@ -247,7 +254,6 @@ def plot_objective(path: str, rows: list[dict], objective_name: str, best: dict 
         ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -256,18 +262,18 @@ def write_outputs(tuner, stopped: str | None = None) -> dict:
     options = tuner.options
     rows = collect_trials(tuner)
     summary = write_summary(options.directory, rows, options.objective_name, options.direction,
-                            getattr(tuner, "val_description", {}), options.tuner, stopped,
+                            tuner.val_description, options.tuner, stopped,
                             options.command)
     best = summary["best_trial"]
     if best is not None:
-        trained = jsonio.read_json(os.path.join(best["workdir"], "config.json"))
+        trained = read_json(os.path.join(best["workdir"], "config.json"), corrupt_ok=True)
         if trained is None and best.get("duplicate_of"):
-            trained = jsonio.read_json(
-                os.path.join(tuner.trial_workdir(best["duplicate_of"]), "config.json"))
+            trained = read_json(os.path.join(tuner.trial_workdir(best["duplicate_of"]),
+                                             "config.json"), corrupt_ok=True)
         if trained is not None:
             full = int(tuner.base_config.train.num_steps) if options.tuner == "hyperband" else None
             summary["best_config"] = write_best_config(
                 os.path.join(options.directory, "best_config.py"), best, trained,
-                _tuple_fields(tuner.base_config), options.objective_name, options.directory,
+                tuple_fields(tuner.base_config), options.objective_name, options.directory,
                 num_steps=full)
     return summary

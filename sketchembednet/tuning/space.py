@@ -77,16 +77,23 @@ class Param:
         if self.kind == "config":
             return "config's value"
         if self.kind == "range":
-            text = f"range {_fmt(self.values[0])}..{_fmt(self.values[1])}"
-            return text + (f" step {_fmt(self.step)}" if self.step else "") + (
+            text = f"range {format_value(self.values[0])}..{format_value(self.values[1])}"
+            return text + (f" step {format_value(self.step)}" if self.step else "") + (
                 " (log)" if self.spec.log else "")
-        return f"{self.kind} " + ", ".join(_fmt(v) for v in self.values)
+        return f"{self.kind} " + ", ".join(format_value(v) for v in self.values)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "values": list(self.values), "step": self.step}
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
+    """A parameter value as the summaries and logs show it: floats with ``:g``,
+    None as ``n/a``.
+
+    Example:
+      >>> format_value(0.25), format_value(3e-4), format_value(100), format_value(None)
+      ('0.25', '0.0003', '100', 'n/a')
+    """
     return "n/a" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -213,7 +220,14 @@ def alpha_at(step: int, values: dict) -> float:
     return float(min(values["alpha_max"], value))
 
 
-def _space_values(values: dict) -> dict:
+def space_values(values: dict) -> dict:
+    """The search parameters among a trial's hyperparameter ``values``, in
+    :data:`PARAMS` order (KerasTuner's own ``tuner/*`` entries left out).
+
+    Example:
+      >>> space_values({"tuner/epochs": 3, "alpha_interval": 2, "alpha_max": 0.5})
+      {'alpha_max': 0.5, 'alpha_interval': 2}
+    """
     return {k: values[k] for k in PARAMS if k in values}
 
 
