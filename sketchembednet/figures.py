@@ -17,7 +17,8 @@ skipped). It writes into ``--out``:
 * ``recognisability_*.png``: the paper's Table 5 protocol scaled to CPU: a small
   CNN is trained on real drawings of a class set and scores sketches generated
   from held-out drawings, beside its accuracy on the real held-out drawings and on
-  sketches of an untrained copy of the model;
+  sketches of an untrained copy of the model
+  (``sketchembednet.evaluation.generation_readouts``);
 * ``umap_*.png``, ``arithmetic.png``: UMAP of embeddings of composites of real
   drawings (numerosity, placement, containment, distance/angle/size) with linear
   readouts, and embedding arithmetic (snowman - circle + square), decoded
@@ -40,6 +41,7 @@ from absl import app
 from absl import flags
 
 from sketchembednet import cli
+from sketchembednet import paths
 
 SECTIONS = ("generation", "recognisability", "structure")
 HELD_OUT = ("validation", "test")
@@ -53,7 +55,7 @@ def _class_files(folder: str, classes) -> dict:
 def _quickdraw_sets(folder: str, image_size: int, min_seen: int) -> dict:
     """Seen (held-out drawings) and unseen Quickdraw classes as LabelledImages, plus the
     training drawings of the seen classes (the recognisability classifier's)."""
-    from sketchembednet.evaluation import generation
+    from sketchembednet.evaluation.generation_sets import quickdraw_images
     from tfds_builders.quickdraw import quickdraw_dataset_builder as qd
 
     seen_files = _class_files(folder, qd.TRAIN_300)
@@ -62,13 +64,12 @@ def _quickdraw_sets(folder: str, image_size: int, min_seen: int) -> dict:
         raise FileNotFoundError(f"{folder}: holds {len(seen_files)} of the paper's 300 training "
                                 f"and {len(unseen_files)} of its 45 held-out classes as "
                                 "<class>.ndjson; it needs some of each")
-    seen = generation.quickdraw_images(seen_files, image_size, splits=HELD_OUT,
-                                       min_per_class=min_seen)
+    seen = quickdraw_images(seen_files, image_size, splits=HELD_OUT, min_per_class=min_seen)
     big_files = {c: seen_files[c] for c in seen.class_names}
     return {
         "seen": seen,
-        "seen_train": generation.quickdraw_images(big_files, image_size, splits=("train",)),
-        "unseen": generation.quickdraw_images(unseen_files, image_size, min_per_class=5),
+        "seen_train": quickdraw_images(big_files, image_size, splits=("train",)),
+        "unseen": quickdraw_images(unseen_files, image_size, min_per_class=5),
     }
 
 
@@ -76,8 +77,7 @@ def _omniglot(path: str | None, image_size: int):
     from sketchembednet.evaluation import datasets
 
     if not path:
-        shared = os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data")
-        path = os.path.join(shared, datasets.SHARED_NPZ)
+        path = paths.shared_data_dir(datasets.SHARED_NPZ)
         if not os.path.exists(path):
             return None
     return datasets.omniglot_background(path, image_size)
@@ -172,11 +172,41 @@ def define_flags() -> None:
                          "Seen classes need this many held-out drawings (recognisability).")
 
 
+def _recognisability(model, qd: dict, out: str, seed: int) -> dict:
+    """Recognisability of the seen classes (classifier: their training drawings) and of the
+    unseen classes (classifier: 80 % of their drawings)."""
+    from sketchembednet.evaluation import generation_readouts, generation_sets
+    from sketchembednet.evaluation import image_classifier
+
+    classifier = image_classifier.train_image_classifier(qd["seen_train"], seed=seed,
+                                                          progress=True)
+    out_seen = generation_readouts.recognisability(
+        model, classifier, qd["seen_train"], qd["seen"], seed=seed, progress=True,
+        examples_path=os.path.join(out, "recognisability_seen.png"))
+    train_idx, test_idx = generation_sets.split_per_class(qd["unseen"].labels, 0.2, seed)
+    unseen_train = generation_sets.subset(qd["unseen"], train_idx)
+    out_unseen = generation_readouts.recognisability(
+        model, None, unseen_train, generation_sets.subset(qd["unseen"], test_idx), seed=seed,
+        progress=True, examples_path=os.path.join(out, "recognisability_unseen.png"))
+    return {"seen classes": out_seen, "unseen classes": out_unseen}
+
+
+def _write_outputs(out: str, result: dict) -> None:
+    command = "python -m sketchembednet.figures " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(dict(result, command=command), f, indent=2, default=float)
+    with open(os.path.join(out, "index.md"), "w") as f:
+        f.write(index_markdown(result, command) + "\n")
+    print(f"wrote {out}/index.md and {len(os.listdir(out))} files")
+
+
 def main(argv):
     del argv
+    from sketchembednet.data import quickdraw
     from sketchembednet.evaluation import generation
     from sketchembednet.evaluation import loading
     from sketchembednet.evaluation import structure
+    from sketchembednet.evaluation.structure_readouts import model_image_shape
 
     values = flags.FLAGS
     unknown = set(values.sections) - set(SECTIONS)
@@ -186,7 +216,7 @@ def main(argv):
     if not hasattr(model, "sample"):
         raise app.UsageError(f"{values.workdir}: a {type(model).__name__} cannot draw; "
                              "figures need a SketchEmbedNet workdir")
-    image_size = structure.model_image_shape(model)[0]
+    image_size = model_image_shape(model)[0]
     out, seed = values.out, values.seed
     os.makedirs(out, exist_ok=True)
     result = {"workdir": values.workdir, "checkpoint": checkpoint, "seed": seed,
@@ -199,24 +229,11 @@ def main(argv):
             sets["Omniglot (unseen dataset)"] = omniglot
         result["generation"] = generation.run(model, sets, out, seed=seed)
     if "recognisability" in values.sections:
-        classifier = generation.train_image_classifier(qd["seen_train"], seed=seed, progress=True)
-        result["recognisability"]["seen classes"] = generation.recognisability(
-            model, classifier, qd["seen_train"], qd["seen"], seed=seed, progress=True,
-            examples_path=os.path.join(out, "recognisability_seen.png"))
-        train_idx, test_idx = generation.split_per_class(qd["unseen"].labels, 0.2, seed)
-        unseen_train = generation.subset(qd["unseen"], train_idx)
-        result["recognisability"]["unseen classes"] = generation.recognisability(
-            model, None, unseen_train, generation.subset(qd["unseen"], test_idx), seed=seed,
-            progress=True, examples_path=os.path.join(out, "recognisability_unseen.png"))
+        result["recognisability"] = _recognisability(model, qd, out, seed)
     if "structure" in values.sections:
-        drawings = structure.load_quickdraw_folder(values.quickdraw_dir, None)
+        drawings = quickdraw.read_simplified_folder(values.quickdraw_dir, None)
         result["structure"] = structure.run(model, drawings, out, seed=seed)
-    command = "python -m sketchembednet.figures " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(dict(result, command=command), f, indent=2, default=float)
-    with open(os.path.join(out, "index.md"), "w") as f:
-        f.write(index_markdown(result, command) + "\n")
-    print(f"wrote {out}/index.md and {len(os.listdir(out))} files")
+    _write_outputs(out, result)
 
 
 def run():

@@ -306,14 +306,11 @@ def shared_quickdraw_stroke3(shared_data, classes=("cat", "house", "bicycle", "f
     Example:
       >>> drawings = shared_quickdraw_stroke3("../shared/data")  # doctest: +SKIP
     """
-    import itertools
-
     from sketchembednet.data import quickdraw
 
     folder = pathlib.Path(shared_data) / "quickdraw" / "simplified_345cls_25each"
     drawings = []
     for name in classes:
-        parsed = quickdraw.read_simplified_ndjson(folder / f"{name}.ndjson")
-        drawings += [d.stroke3 for d in itertools.islice(
-            (d for d in parsed if d.stroke3 is not None), per_class)]
+        drawings += quickdraw.read_usable_simplified(folder / f"{name}.ndjson",
+                                                     limit=per_class).stroke3
     return drawings

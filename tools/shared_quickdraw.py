@@ -64,16 +64,20 @@ def link_shared_quickdraw(shared: str | os.PathLike, out: str | os.PathLike) -> 
 
 def main(argv):
     del argv
+    from sketchembednet.data import quickdraw
+
     values = flags.FLAGS
     targets = link_shared_quickdraw(values.shared, values.out)
-    counts = {name: sum(1 for _ in open(path, encoding="utf-8")) for name, path in targets.items()}
+    counts = {name: quickdraw.count_simplified_drawings(path) for name, path in targets.items()}
     print(f"{values.out}: {len(targets)} classes, {sum(counts.values())} drawings "
           f"(largest: {', '.join(sorted(counts, key=counts.get)[-3:])})", file=sys.stdout)
 
 
 if __name__ == "__main__":  # Flags only here: tests import this module beside other CLIs.
+    from sketchembednet import paths
+
     flags.DEFINE_string(
-        "shared", os.environ.get("SKETCHEMBEDNET_SHARED_DATA", "../shared/data"),
+        "shared", paths.shared_data_dir(),
         "The real-data pack (default: $SKETCHEMBEDNET_SHARED_DATA or ../shared/data).")
     flags.DEFINE_string("out", None, "Folder to fill with <class>.ndjson symlinks.", required=True)
     app.run(main)

@@ -328,6 +328,128 @@ def read_simplified_ndjson(path: epath.PathLike, word: str | None = None
                 yield parse_simplified_line(line, f"{path}:{number}", word)
 
 
+def check_splits(splits) -> set[str] | None:
+    """``splits`` (one name or several) as a set of ``HASH_SPLITS`` names; None stays None.
+
+    Raises ValueError for a name that is not ``train``, ``validation`` or ``test``.
+
+    Example:
+      >>> sorted(check_splits(["test", "validation"])), check_splits("train"), check_splits(None)
+      (['test', 'validation'], {'train'}, None)
+    """
+    if splits is None:
+        return None
+    splits = {splits} if isinstance(splits, str) else set(splits)
+    unknown = splits - {name for _, name in HASH_SPLITS}
+    if unknown:
+        raise ValueError(f"unknown splits {sorted(unknown)}; use train, validation, test")
+    return splits
+
+
+@dataclasses.dataclass
+class UsableDrawings:
+    """The kept stroke-3 drawings (float32 ``[L, 3]``, file order) of a simplified ndjson
+    file, and how many were dropped for each reason (:func:`read_usable_simplified`)."""
+
+    stroke3: list
+    degenerate: int = 0  # Fewer than 2 points.
+    unrecognized: int = 0  # Not recognised by the game (with recognized_only).
+    too_long: int = 0  # More than max_len stroke-3 rows.
+
+
+def read_usable_simplified(path: epath.PathLike, *, word: str | None = None, splits=None,
+                           max_len: int | None = None, recognized_only: bool = False,
+                           limit: int | None = None) -> UsableDrawings:
+    """The usable stroke-3 drawings of a "simplified" ndjson file, in file order.
+
+    Drawings outside ``splits`` (None: all; names of :func:`check_splits`, by
+    :func:`split_of_key`) are skipped uncounted; of the others, those of fewer than
+    2 points, unrecognised ones (with ``recognized_only``) and those longer than
+    ``max_len`` (None: any) stroke-3 rows are dropped and counted. Reading stops
+    after ``limit`` (None: no limit) kept drawings. With ``word``, every drawing's
+    ``word`` must equal it.
+
+    Raises:
+      DataFileError / strokes.StrokeFormatError: naming ``file:line``;
+      ValueError: for an unknown split name.
+
+    Example:
+      >>> usable = read_usable_simplified("cat.ndjson", max_len=64)  # doctest: +SKIP
+      >>> len(usable.stroke3), usable.too_long, usable.degenerate  # doctest: +SKIP
+      (120, 3, 0)
+    """
+    splits = check_splits(splits)
+    out = UsableDrawings([])
+    if limit is not None and limit <= 0:
+        return out
+    for drawing in read_simplified_ndjson(path, word=word):
+        if splits is not None and split_of_key(drawing.key_id) not in splits:
+            continue
+        if drawing.stroke3 is None:
+            out.degenerate += 1
+        elif recognized_only and not drawing.recognized:
+            out.unrecognized += 1
+        elif max_len is not None and len(drawing.stroke3) > max_len:
+            out.too_long += 1
+        else:
+            out.stroke3.append(drawing.stroke3)
+            if limit is not None and len(out.stroke3) >= limit:
+                break
+    return out
+
+
+def read_simplified_folder(folder: epath.PathLike, classes=None,
+                           max_per_class: int | None = None,
+                           recognized_only: bool = False) -> dict[str, list[np.ndarray]]:
+    """Usable drawings of a folder of Google "simplified" ndjson files ``<class>.ndjson``.
+
+    Args:
+      folder: the folder (e.g. ``$SKETCHEMBEDNET_SHARED_DATA/quickdraw/simplified_345cls_25each``).
+      classes: class names (file names without ``.ndjson``); None: every file, sorted.
+      max_per_class: keep at most this many drawings per class (in file order).
+      recognized_only: keep only drawings the game recognised.
+
+    Returns:
+      ``{class: [stroke-3 float32 [L, 3], ...]}`` in the order of ``classes``;
+      drawings of fewer than two points are skipped.
+
+    Raises:
+      FileNotFoundError: naming the folder and every class without a file.
+      ValueError: if a class has no usable drawing.
+
+    Example:
+      >>> read_simplified_folder("/nonexistent", ["circle"])  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      FileNotFoundError: /nonexistent: no Quickdraw file for class 'circle' (expected ...)
+    """
+    folder = epath.Path(folder)
+    if classes is None:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: not a folder of Quickdraw <class>.ndjson files")
+        classes = sorted(p.name[: -len(".ndjson")] for p in folder.glob("*.ndjson"))
+    classes = list(classes)
+    missing = [c for c in classes if not (folder / f"{c}.ndjson").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder}: no Quickdraw file for class{'es' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)} (expected {folder / (missing[0] + '.ndjson')})")
+    out = {}
+    for name in classes:
+        path = folder / f"{name}.ndjson"
+        out[name] = read_usable_simplified(path, recognized_only=recognized_only,
+                                           limit=max_per_class).stroke3
+        if not out[name]:
+            raise ValueError(f"{path}: no usable drawing")
+    return out
+
+
+def count_simplified_drawings(path: epath.PathLike) -> int:
+    """The number of drawings of a "simplified" ndjson file: its non-blank lines (unparsed)."""
+    with epath.Path(path).open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
 def offset_moments(stroke3_list) -> np.ndarray:
     """``[count, sum, sum of squares]`` (float64) of all dx and dy offsets.
 

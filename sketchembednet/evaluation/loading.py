@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 
 import keras
 import numpy as np
@@ -23,6 +22,7 @@ import tensorflow as tf
 from absl import logging
 
 from sketchembednet import paths
+from sketchembednet.evaluation import seeding
 from sketchembednet.models import checkpoints
 from sketchembednet.models import exported
 from sketchembednet.models import factory
@@ -202,20 +202,15 @@ def random_encoder_embed_fn(preset: str = "cpu", image_shape: tuple = (28, 28, 1
                             seed: int = 0):
     """The Random CNN baseline: the preset's encoder with its random initialisation.
 
-    The weights are a function of ``seed`` alone, and no global random state changes:
-    Keras draws each unseeded initializer's seed from Python's ``random`` when the layer
-    is made, so that state is seeded for the build and then restored (the weights are
-    those ``keras.utils.set_random_seed(seed)`` before the build gives).
+    The weights are a function of ``seed`` alone, and no global random state changes
+    (:func:`seeding.seeded_python_random`: the weights are those
+    ``keras.utils.set_random_seed(seed)`` before the build gives).
     """
     cfg = presets.resolve_config(preset)
-    state = random.getstate()
-    random.seed(int(seed))
-    try:
+    with seeding.seeded_python_random(seed):
         encoder = presets.build_encoder(cfg["encoder"], cfg["encoder_filters"],
                                         cfg["embedding_dim"], seed=int(seed))
         encoder.build((None, *image_shape))
-    finally:
-        random.setstate(state)
     fn = _wrap(lambda images: encoder(tf.cast(images, tf.float32), training=False)[1],
                tuple(image_shape))
     fn.model = encoder

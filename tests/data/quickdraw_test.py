@@ -148,3 +148,95 @@ def test_moments_give_the_normalizing_scale():
         strokes.normalizing_scale(sketches), rel=1e-9)
     with pytest.raises(strokes.StrokeFormatError, match="zero drawings"):
         quickdraw.scale_from_moments(np.zeros(3))
+
+
+# ------------------------------------------------------ usable drawings, folders, counts
+def _write_ndjson(path, word, drawings, key_ids=None):
+    with open(path, "w") as f:
+        for i, drawing in enumerate(drawings):
+            key = key_ids[i] if key_ids is not None else str(i)
+            f.write(json.dumps({"word": word, "key_id": key, "recognized": i % 2 == 0,
+                                "drawing": drawing}) + "\n")
+
+
+def test_check_splits():
+    assert quickdraw.check_splits(None) is None
+    assert quickdraw.check_splits("test") == {"test"}
+    assert quickdraw.check_splits(("train", "validation")) == {"train", "validation"}
+    with pytest.raises(ValueError, match=r"unknown splits \['valid'\]"):
+        quickdraw.check_splits(["valid", "test"])
+
+
+def test_read_usable_simplified_filters_and_counts(tmp_path):
+    square = [[[0, 10, 10, 0, 0], [0, 0, 10, 10, 0]]]
+    dot = [[[5], [5]]]
+    long = [[list(range(0, 210, 3)), [i % 2 * 9 for i in range(70)]]]  # 70 stroke-3 rows
+    keys = [str(5_000_000_000_000_000 + 7919 * i) for i in range(200)]
+    test_keys = [k for k in keys if quickdraw.split_of_key(k) == "test"][:2]
+    train_keys = [k for k in keys if quickdraw.split_of_key(k) == "train"][:4]
+    path = tmp_path / "cat.ndjson"
+    _write_ndjson(path, "cat", [square, dot, long, square, square, square],
+                  train_keys[:3] + test_keys + train_keys[3:])
+    everything = quickdraw.read_usable_simplified(path, word="cat")
+    assert (len(everything.stroke3), everything.degenerate, everything.too_long) == (5, 1, 0)
+    short = quickdraw.read_usable_simplified(path, max_len=64)
+    assert (len(short.stroke3), short.degenerate, short.too_long) == (4, 1, 1)
+    test = quickdraw.read_usable_simplified(path, splits="test", max_len=64)
+    assert (len(test.stroke3), test.degenerate, test.too_long) == (2, 0, 0)
+    recognized = quickdraw.read_usable_simplified(path, recognized_only=True)
+    assert (len(recognized.stroke3), recognized.unrecognized) == (3, 2)  # rows 0, 2, 4 kept
+    limited = quickdraw.read_usable_simplified(path, limit=2)
+    assert len(limited.stroke3) == 2 and limited.degenerate == 1  # stops reading there
+    assert quickdraw.read_usable_simplified(path, limit=0).stroke3 == []
+    np.testing.assert_array_equal(everything.stroke3[0], strokes.quickdraw_to_stroke3(square))
+    with pytest.raises(DataFileError, match=f"{path}:1: drawing of 'cat' in the file of 'dog'"):
+        quickdraw.read_usable_simplified(path, word="dog")
+
+
+def test_count_simplified_drawings(tmp_path):
+    path = tmp_path / "cat.ndjson"
+    path.write_text('{"a": 1}\n\n{"b": 2}\n   \n{"c": 3}')
+    assert quickdraw.count_simplified_drawings(path) == 3
+
+
+def test_read_simplified_folder(tmp_path):
+    square = [[[0, 10, 10, 0, 0], [0, 0, 10, 10, 0]]]
+    dot = [[[5], [5]]]  # fewer than two points: skipped
+    _write_ndjson(tmp_path / "square.ndjson", "square", [square, dot, square, square])
+    _write_ndjson(tmp_path / "circle.ndjson", "circle", [square])
+    loaded = quickdraw.read_simplified_folder(tmp_path, ["square"])
+    assert list(loaded) == ["square"] and len(loaded["square"]) == 3
+    assert loaded["square"][0].dtype == np.float32 and loaded["square"][0].shape == (4, 3)
+    two = quickdraw.read_simplified_folder(tmp_path, ["square"], max_per_class=2)
+    assert len(two["square"]) == 2
+    assert len(quickdraw.read_simplified_folder(tmp_path, ["square"],
+                                                recognized_only=True)["square"]) == 2
+    assert list(quickdraw.read_simplified_folder(tmp_path, None)) == ["circle", "square"]
+    _write_ndjson(tmp_path / "empty.ndjson", "empty", [dot])
+    with pytest.raises(ValueError, match="empty.ndjson: no usable drawing"):
+        quickdraw.read_simplified_folder(tmp_path, ["empty"])
+
+
+def test_read_simplified_folder_names_missing_class(tmp_path):
+    _write_ndjson(tmp_path / "square.ndjson", "square", [[[[0, 10], [0, 0]]]])
+    with pytest.raises(FileNotFoundError) as error:
+        quickdraw.read_simplified_folder(tmp_path, ["square", "snowman", "star"])
+    message = str(error.value)
+    assert str(tmp_path) in message and "'snowman'" in message and "'star'" in message
+    assert "'square'" not in message
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        quickdraw.read_simplified_folder(tmp_path / "nothing", None)
+
+
+def test_read_simplified_folder_on_the_shared_sample(shared_data):
+    folder = shared_data / "quickdraw" / "simplified_345cls_25each"
+    loaded = quickdraw.read_simplified_folder(folder, ["cat", "circle"], max_per_class=5)
+    assert [len(v) for v in loaded.values()] == [5, 5]
+    first = next(quickdraw.read_simplified_ndjson(folder / "cat.ndjson"))
+    np.testing.assert_array_equal(loaded["cat"][0], first.stroke3)
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(quickdraw).failed == 0

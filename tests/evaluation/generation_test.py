@@ -1,6 +1,8 @@
-"""Tests for sketchembednet.evaluation.generation (sample grids, one-shot, recognisability)."""
+"""Tests of the generation experiments (sketchembednet.evaluation.generation*, image_classifier):
+sample grids, one-shot generation, recognisability."""
 
 import doctest
+import importlib
 import json
 
 import numpy as np
@@ -12,6 +14,12 @@ from sketchembednet.data import pipeline
 from sketchembednet.data import quickdraw
 from sketchembednet.data.errors import DataFileError
 from sketchembednet.evaluation import generation
+from sketchembednet.evaluation import generation_plots as plots
+from sketchembednet.evaluation import generation_readouts as readouts
+from sketchembednet.evaluation import generation_samples as samples
+from sketchembednet.evaluation import generation_sets as gsets
+from sketchembednet.evaluation import image_classifier
+from sketchembednet.evaluation import seeding
 from sketchembednet.evaluation.datasets import LabelledImages
 from sketchembednet.models import presets
 
@@ -29,7 +37,7 @@ def model():
 def bars_classifier():
     """A classifier of bars (output 0: vertical, 1: horizontal) and its training images."""
     train = bars(60, seed=0)
-    return generation.train_image_classifier(train, epochs=3, seed=0), train
+    return image_classifier.train_image_classifier(train, epochs=3, seed=0), train
 
 
 def bars(per_class, seed=0, size=28):
@@ -67,51 +75,54 @@ class Spy:
         return self.net.sample(*args, **kwargs)
 
 
-def test_doctests():
-    assert doctest.testmod(generation).failed == 0
+@pytest.mark.parametrize("module", [generation, gsets, samples, plots, readouts,
+                                    image_classifier, seeding],
+                         ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_pick_examples_spreads_over_classes_and_is_seeded():
     labels = np.repeat(np.arange(6), [1, 5, 5, 5, 5, 5])
-    picked = generation.pick_examples(labels, 6, seed=3)
+    picked = gsets.pick_examples(labels, 6, seed=3)
     assert sorted(labels[picked].tolist()) == list(range(6))  # One of each class first.
-    picked = generation.pick_examples(labels, 12, seed=3)
+    picked = gsets.pick_examples(labels, 12, seed=3)
     assert len(set(picked.tolist())) == 12
     counts = np.bincount(labels[picked])  # round robin: 6, then 5 (class 0 is used up), then 1
     assert counts[0] == 1 and sorted(counts[1:].tolist()) == [2, 2, 2, 2, 3]
-    np.testing.assert_array_equal(picked, generation.pick_examples(labels, 12, seed=3))
-    assert not np.array_equal(picked, generation.pick_examples(labels, 12, seed=4))
-    assert len(generation.pick_examples(labels, 100, seed=0)) == len(labels)
+    np.testing.assert_array_equal(picked, gsets.pick_examples(labels, 12, seed=3))
+    assert not np.array_equal(picked, gsets.pick_examples(labels, 12, seed=4))
+    assert len(gsets.pick_examples(labels, 100, seed=0)) == len(labels)
 
 
 def test_split_per_class_is_disjoint_covers_each_class_and_is_seeded():
     labels = np.repeat([3, 7, 9], [10, 20, 2])
-    train, test = generation.split_per_class(labels, 0.25, seed=0)
+    train, test = gsets.split_per_class(labels, 0.25, seed=0)
     assert not set(train) & set(test)
     assert sorted(np.concatenate([train, test]).tolist()) == list(range(len(labels)))
     assert np.bincount(labels[test], minlength=10)[[3, 7, 9]].tolist() == [2, 5, 1]
     assert np.bincount(labels[train], minlength=10)[[3, 7, 9]].tolist() == [8, 15, 1]
-    again = generation.split_per_class(labels, 0.25, seed=0)
+    again = gsets.split_per_class(labels, 0.25, seed=0)
     np.testing.assert_array_equal(test, again[1])
-    assert not np.array_equal(test, generation.split_per_class(labels, 0.25, seed=1)[1])
-    _, capped = generation.split_per_class(labels, 0.25, seed=0, max_test_per_class=1)
+    assert not np.array_equal(test, gsets.split_per_class(labels, 0.25, seed=1)[1])
+    _, capped = gsets.split_per_class(labels, 0.25, seed=0, max_test_per_class=1)
     assert np.bincount(labels[capped]).sum() == 3
     with pytest.raises(ValueError, match="class 5 has 1 image"):
-        generation.split_per_class(np.array([1, 1, 5]), 0.5)
+        gsets.split_per_class(np.array([1, 1, 5]), 0.5)
     with pytest.raises(ValueError, match=r"test_fraction must be in \(0, 1\)"):
-        generation.split_per_class(labels, 1.0)
+        gsets.split_per_class(labels, 1.0)
 
 
 def test_generate_is_deterministic_given_seed_and_batches(model):
     images = many_classes().images[:5]
-    s5, lengths = generation.generate(model, images, temperature=0.5, seed=1, batch_size=2)
+    s5, lengths = samples.generate(model, images, temperature=0.5, seed=1, batch_size=2)
     assert s5.shape == (5, T + 1, 5) and lengths.shape == (5,) and lengths.max() <= T
-    again, _ = generation.generate(model, images, temperature=0.5, seed=1, batch_size=2)
+    again, _ = samples.generate(model, images, temperature=0.5, seed=1, batch_size=2)
     np.testing.assert_array_equal(s5, again)
-    other, _ = generation.generate(model, images, temperature=0.5, seed=2, batch_size=2)
+    other, _ = samples.generate(model, images, temperature=0.5, seed=2, batch_size=2)
     assert not np.array_equal(s5, other)
     with pytest.raises(TypeError, match="has no sample"):
-        generation.generate(object(), images)
+        samples.generate(object(), images)
 
 
 def test_render_samples_is_uint8_white_background():
@@ -121,7 +132,7 @@ def test_render_samples_is_uint8_white_background():
     s5[0, 2] = [0, 5, 0, 1, 0]
     s5[0, 3, 4] = 1
     s5[1, 1:, 4] = 1  # ends at once: draws nothing
-    images = generation.render_samples(s5, 28, channels=3)
+    images = samples.render_samples(s5, 28, channels=3)
     assert images.dtype == np.uint8 and images.shape == (2, 28, 28, 3)
     assert images[0].min() < 128 and np.median(images[0]) == 255  # dark ink on white
     assert (images[1] == 255).all()
@@ -155,9 +166,9 @@ def test_one_shot_grid_has_one_example_and_k_samples_per_row(model, tmp_path):
 def test_classifier_learns_bars_deterministically(bars_classifier):
     classifier, train = bars_classifier
     test = bars(50, seed=1)
-    predicted = generation.classify(classifier, test.images, batch_size=32)
+    predicted = image_classifier.classify(classifier, test.images, batch_size=32)
     assert np.mean(predicted == test.labels) > 0.9
-    again = generation.train_image_classifier(train, epochs=3, seed=0)
+    again = image_classifier.train_image_classifier(train, epochs=3, seed=0)
     np.testing.assert_array_equal(np.asarray(classifier(test.images[:20].astype(np.float32))),
                                   np.asarray(again(test.images[:20].astype(np.float32))))
 
@@ -166,7 +177,7 @@ def test_recognisability_samples_only_test_images(model, bars_classifier, tmp_pa
     classifier, train = bars_classifier
     test = bars(12, seed=2)
     spy, reference = Spy(model), Spy(model)
-    result = generation.recognisability(spy, classifier, train, test, reference_model=reference,
+    result = readouts.recognisability(spy, classifier, train, test, reference_model=reference,
                                         seed=0, examples_path=tmp_path / "ex.png")
     for wrapped in (spy, reference):
         seen = np.concatenate(wrapped.seen).astype(np.uint8)
@@ -180,7 +191,33 @@ def test_recognisability_samples_only_test_images(model, bars_classifier, tmp_pa
     assert result["examples"]["cells"] == 24 and (tmp_path / "ex.png").exists()
     json.dumps(result)
     with pytest.raises(ValueError, match=r"test classes \[4\] are not among"):
-        generation.recognisability(model, None, train, LabelledImages(test.images[:1], [4]))
+        readouts.recognisability(model, None, train, LabelledImages(test.images[:1], [4]))
+
+
+def test_random_weight_copy_is_seeded_locally(model):
+    import random
+
+    import keras
+
+    def weights(copy):
+        return [np.asarray(w) for w in copy.get_weights()]
+
+    random.seed(1)
+    np.random.seed(1)
+    np_state = np.random.get_state()[1].copy()
+    a = samples.random_weight_copy(model, (28, 28, 1), seed=3)
+    assert random.random() == random.Random(1).random()  # Python's state is restored ...
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # ... NumPy's untouched
+    random.seed(2)  # another global state: the same weights
+    b = samples.random_weight_copy(model, (28, 28, 1), seed=3)
+    c = samples.random_weight_copy(model, (28, 28, 1), seed=4)
+    assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b)))
+    assert not all(np.array_equal(x, y) for x, y in zip(weights(a), weights(c)))
+    assert not all(np.array_equal(x, y) for x, y in zip(weights(a), weights(model)))
+    keras.utils.set_random_seed(3)  # What the helper used to do: the same weights.
+    old = type(model).from_config(model.get_config())
+    old.build(((None, 28, 28, 1), (None, T + 1, 5)))
+    assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(old)))
 
 
 def test_run_writes_pngs_and_returns_json(model, tmp_path):
@@ -228,20 +265,20 @@ def test_quickdraw_images_filters_splits_and_renders_like_the_builder(tmp_path):
     write_ndjson(manual / "cat.ndjson", "cat", all_keys, long_key="1", dot_key="2")
     write_ndjson(manual / "dog.ndjson", "dog", all_keys[::-1])
     files = {"dog": manual / "dog.ndjson", "cat": manual / "cat.ndjson"}
-    everything = generation.quickdraw_images(files)
+    everything = gsets.quickdraw_images(files)
     assert everything.class_names == ["cat", "dog"]  # sorted; too long and dot dropped
     assert np.bincount(everything.labels).tolist() == [14, 14]
-    test = generation.quickdraw_images(files, splits=["test"])
+    test = gsets.quickdraw_images(files, splits=["test"])
     assert np.bincount(test.labels).tolist() == [3, 3]
-    assert len(generation.quickdraw_images(files, splits="train", max_per_class=2).labels) == 4
+    assert len(gsets.quickdraw_images(files, splits="train", max_per_class=2).labels) == 4
 
-    import tfds_builders  # noqa: F401  (registers the builder)
+    importlib.import_module("tfds_builders")  # registers the builder
 
     builder = tfds.builder("quickdraw/all_345_ndjson", data_dir=str(tmp_path / "tfds"),
                            allow_missing_classes=True)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
-    train = generation.quickdraw_images(files, splits=["train"])
+    train = gsets.quickdraw_images(files, splits=["train"])
     for split, ours in (("test", test), ("train", train)):  # The training pipeline's renders.
         ds, _ = pipeline.load("quickdraw/all_345_ndjson", split, 64, None,
                               data_dir=str(tmp_path / "tfds"),
@@ -254,22 +291,22 @@ def test_quickdraw_images_errors_name_the_file(tmp_path):
     good = tmp_path / "cat.ndjson"
     write_ndjson(good, "cat", keys_by_split()["train"][:3])
     with pytest.raises(DataFileError, match=f"{tmp_path / 'missing.ndjson'}: not a readable"):
-        generation.quickdraw_images({"cat": tmp_path / "missing.ndjson"})
+        gsets.quickdraw_images({"cat": tmp_path / "missing.ndjson"})
     broken = tmp_path / "broken.ndjson"
     broken.write_text(good.read_text()[:-20])
     with pytest.raises(DataFileError, match=f"{broken}:3: invalid JSON"):
-        generation.quickdraw_images({"cat": broken})
+        gsets.quickdraw_images({"cat": broken})
     with pytest.raises(DataFileError, match=f"{good}:1: drawing of 'cat' in the file of 'dog'"):
-        generation.quickdraw_images({"dog": good})
-    assert len(generation.quickdraw_images({"dog": good}, check_word=False).labels) == 3
+        gsets.quickdraw_images({"dog": good})
+    assert len(gsets.quickdraw_images({"dog": good}, check_word=False).labels) == 3
     with pytest.raises(DataFileError, match=f"{good}: no usable drawings in splits .'test'."):
-        generation.quickdraw_images({"cat": good}, splits=["test"])
+        gsets.quickdraw_images({"cat": good}, splits=["test"])
     binary = tmp_path / "binary.ndjson"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(DataFileError, match=f"{binary}"):
-        generation.quickdraw_images({"cat": binary})
+        gsets.quickdraw_images({"cat": binary})
     with pytest.raises(ValueError, match="unknown splits"):
-        generation.quickdraw_images({"cat": good}, splits=["valid"])
+        gsets.quickdraw_images({"cat": good}, splits=["valid"])
 
 
 FILES_15 = {"bicycle": "bycicle", "cat": "cat_2k", "eye": "eye"}
@@ -278,11 +315,11 @@ FILES_15 = {"bicycle": "bycicle", "cat": "cat_2k", "eye": "eye"}
 def test_real_quickdraw_end_to_end(shared_data, model, tmp_path):
     folder = shared_data / "quickdraw" / "simplified_15cls_500to2000each"
     files = {name: folder / f"{stem}.ndjson" for name, stem in FILES_15.items()}
-    data = generation.quickdraw_images(files, max_per_class=150)
+    data = gsets.quickdraw_images(files, max_per_class=150)
     assert data.class_names == ["bicycle", "cat", "eye"] and data.images.shape[1:] == (28, 28, 1)
     assert np.bincount(data.labels).tolist() == [150, 150, 150]
     assert data.images[:, 0].mean() > 200 and data.images.min() < 64  # ink on white
-    held_out = generation.quickdraw_images(files, splits=["validation", "test"])
+    held_out = gsets.quickdraw_images(files, splits=["validation", "test"])
     assert 0 < len(held_out.labels) < 0.2 * 1900
     result = generation.run(model, {"Quickdraw": data}, tmp_path, recognisability=data,
                             grid_size=6, one_shot_classes=3, one_shot_samples=2,
@@ -301,10 +338,10 @@ def test_quickdraw_images_min_per_class_skips_small_classes(tmp_path):
     write_ndjson(tmp_path / "eel.ndjson", "eel", keys["train"][:2] + keys["test"][:1])
     files = {n: tmp_path / f"{n}.ndjson" for n in ("cat", "dog", "eel")}
     with pytest.raises(DataFileError, match="dog.ndjson: no usable drawings in splits"):
-        generation.quickdraw_images(files, splits=["test"])
-    held_out = generation.quickdraw_images(files, splits=["test"], min_per_class=2)
+        gsets.quickdraw_images(files, splits=["test"])
+    held_out = gsets.quickdraw_images(files, splits=["test"], min_per_class=2)
     assert held_out.class_names == ["cat"] and held_out.labels.tolist() == [0] * 4
-    assert generation.quickdraw_images(files, splits=["test"], min_per_class=1).class_names \
+    assert gsets.quickdraw_images(files, splits=["test"], min_per_class=1).class_names \
         == ["cat", "eel"]
     with pytest.raises(DataFileError, match="no class of 3 files has 5 usable drawings"):
-        generation.quickdraw_images(files, splits=["test"], min_per_class=5)
+        gsets.quickdraw_images(files, splits=["test"], min_per_class=5)

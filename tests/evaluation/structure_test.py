@@ -1,4 +1,4 @@
-"""Tests of sketchembednet.evaluation.structure (emergent-structure experiments)."""
+"""Tests of the emergent-structure experiments (sketchembednet.evaluation.structure*)."""
 
 import doctest
 import json
@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketchembednet.data import rasterize, strokes
+from sketchembednet.data import quickdraw, rasterize, strokes
 from sketchembednet.evaluation import structure
+from sketchembednet.evaluation import structure_composites
+from sketchembednet.evaluation import structure_plots as plots
+from sketchembednet.evaluation import structure_readouts as readouts
+from sketchembednet.evaluation import structure_sets as sets
 from sketchembednet.models import presets
 
 QUICKDRAW = ("quickdraw", "simplified_345cls_25each")
@@ -72,13 +76,16 @@ def _overlap(a, b):
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def test_doctests():
-    assert doctest.testmod(structure).failed == 0
+@pytest.mark.parametrize("module", [structure, structure_composites, sets, readouts, plots],
+                         ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0
 
 
 # --------------------------------------------------------------------------- geometry
 def test_fit_to_box_fills_the_limiting_side_and_centres():
-    fitted = structure.fit_to_box([np.array([[0., 0.], [20., 10.]])], (0.2, 0.1, 0.6, 0.9))
+    fitted = structure_composites.fit_to_box([np.array([[0., 0.], [20., 10.]])],
+                                             (0.2, 0.1, 0.6, 0.9))
     points = fitted[0]
     assert np.allclose(points[:, 0], [0.2, 0.6])  # width is the limiting side
     assert np.allclose(points[:, 1].mean(), 0.5)  # centred vertically
@@ -88,7 +95,7 @@ def test_fit_to_box_fills_the_limiting_side_and_centres():
 def test_compose_geometry_pen_lifts_and_part_count(drawings):
     boxes = [(0, 0, .4, .4), (.6, .6, 1, 1), (.6, 0, 1, .3)]
     parts = [drawings["cross"][0], drawings["square"][0], drawings["circle"][0]]
-    c = structure.compose(parts, boxes, ("cross", "square", "circle"), label="x")
+    c = structure_composites.compose(parts, boxes, ("cross", "square", "circle"), label="x")
     assert c.num_parts == 3 and c.part_sizes == (2, 1, 1)
     assert c.classes == ("cross", "square", "circle") and c.label == "x"
     for i, box in enumerate(boxes):
@@ -109,7 +116,7 @@ def test_compose_geometry_pen_lifts_and_part_count(drawings):
 
 def test_numerosity_set_counts_cells_and_boxes(drawings):
     rng = np.random.default_rng(1)
-    composites = structure.numerosity_set(drawings["square"], "square", 40, rng)
+    composites = sets.numerosity_set(drawings["square"], "square", 40, rng)
     assert sorted({c.label for c in composites}) == ["1", "2", "3", "4"]
     assert [c.label for c in composites].count("4") == 10  # balanced
     for c in composites:
@@ -128,24 +135,24 @@ def test_numerosity_set_counts_cells_and_boxes(drawings):
 
 def test_placement_labels_match_positions(drawings):
     rng = np.random.default_rng(2)
-    composites = structure.placement_set(drawings, ("square", "circle"), 40, rng)
-    assert {c.label for c in composites} == set(structure.QUADRANTS)
+    composites = sets.placement_set(drawings, ("square", "circle"), 40, rng)
+    assert {c.label for c in composites} == set(sets.QUADRANTS)
     for c in composites:
         points = _part_points(c, 0)
         cx, cy = points.mean(0)
         assert c.label == ("top" if cy < .5 else "bottom") + "-" + ("left" if cx < .5 else "right")
-        assert _inside(points, structure.position_cells()[c.label])
+        assert _inside(points, sets.position_cells()[c.label])
 
 
 def test_containment_relations(drawings):
     rng = np.random.default_rng(3)
-    composites = structure.containment_set(drawings["circle"], drawings["square"],
+    composites = sets.containment_set(drawings["circle"], drawings["square"],
                                            ("circle", "square"), 30, rng)
-    labels = structure.containment_labels("circle", "square")
+    labels = sets.containment_labels("circle", "square")
     assert {c.label for c in composites} == set(labels)
     for c in composites:
         outer, inner = c.boxes
-        if c.label == structure.SIDE_BY_SIDE:
+        if c.label == sets.SIDE_BY_SIDE:
             assert outer[2] <= 0.5 <= inner[0]  # left part, right part
             assert set(c.classes) == {"circle", "square"}
         else:
@@ -159,7 +166,7 @@ def test_containment_relations(drawings):
 
 def test_spatial_targets_match_composed_geometry(drawings):
     rng = np.random.default_rng(4)
-    composites = structure.spatial_set(drawings["circle"], drawings["square"],
+    composites = sets.spatial_set(drawings["circle"], drawings["square"],
                                        ("circle", "square"), 50, rng)
     assert len(composites) == 50
     for c in composites:
@@ -186,9 +193,9 @@ def _ink(image):
 def test_fixed_frame_rendering_keeps_position(drawings):
     square = drawings["square"][0]
     # Boxes end 0.05 before the middle: lines are ~2 px wide, the middle is at 13.5 px.
-    left = structure.compose([square], [(0, 0, .45, 1)])
-    top_left = structure.compose([square], [(0, 0, .45, .45)])
-    images = structure.render_composites([left, top_left], (28, 28, 1))
+    left = structure_composites.compose([square], [(0, 0, .45, 1)])
+    top_left = structure_composites.compose([square], [(0, 0, .45, .45)])
+    images = structure_composites.render_composites([left, top_left], (28, 28, 1))
     assert images.dtype == np.uint8 and images.shape == (2, 28, 28, 1)
     assert _ink(images[0])[:, :14].sum() > 20 and not _ink(images[0])[:, 14:].any()
     assert _ink(images[1])[:14, :14].sum() > 10 and not _ink(images[1])[14:].any()
@@ -200,8 +207,8 @@ def test_fixed_frame_rendering_keeps_position(drawings):
 
 def test_pen_up_moves_are_not_drawn(drawings):
     square = drawings["square"][0]
-    c = structure.compose([square, square], [(0, 0, .3, .3), (.7, .7, 1, 1)])
-    image = structure.render_composites([c], (28, 28, 3))[0]
+    c = structure_composites.compose([square, square], [(0, 0, .3, .3), (.7, .7, 1, 1)])
+    image = structure_composites.render_composites([c], (28, 28, 3))[0]
     assert image.shape == (28, 28, 3) and np.array_equal(image[..., 0], image[..., 2])
     assert not _ink(image)[10:18, 10:18].any()  # the diagonal between the parts is blank
     assert _ink(image)[:10, :10].any() and _ink(image)[18:, 18:].any()
@@ -209,7 +216,7 @@ def test_pen_up_moves_are_not_drawn(drawings):
 
 def test_single_drawings_render_like_training_inputs(drawings):
     for s3 in (drawings["circle"][0], drawings["cross"][1]):
-        ours = structure.render_drawings([s3], (28, 28, 1))[0].astype(int)
+        ours = structure_composites.render_drawings([s3], (28, 28, 1))[0].astype(int)
         reference = rasterize.render_image(s3, 28).numpy().astype(int)
         assert np.abs(ours - reference).max() <= 1  # float rounding only
 
@@ -217,8 +224,8 @@ def test_single_drawings_render_like_training_inputs(drawings):
 def test_composites_are_deterministic_given_seed(drawings):
     def build(seed):
         rng = np.random.default_rng(seed)
-        c = structure.spatial_set(drawings["circle"], drawings["square"], ("c", "s"), 8, rng)
-        return c, structure.render_composites(c)
+        c = sets.spatial_set(drawings["circle"], drawings["square"], ("c", "s"), 8, rng)
+        return c, structure_composites.render_composites(c)
 
     (a, ia), (b, ib), (other, io) = build(7), build(7), build(8)
     assert [x.targets for x in a] == [x.targets for x in b]
@@ -229,22 +236,22 @@ def test_composites_are_deterministic_given_seed(drawings):
 
 def test_model_image_shape():
     model = presets.build_model("tiny", image_shape=(28, 28, 1))
-    assert structure.model_image_shape(model, default=(32, 32, 3)) == (32, 32, 3)  # unbuilt
+    assert readouts.model_image_shape(model, default=(32, 32, 3)) == (32, 32, 3)  # unbuilt
     model.embed(np.zeros([1, 28, 28, 1], np.float32))
-    assert structure.model_image_shape(model, default=(32, 32, 3)) == (28, 28, 1)
+    assert readouts.model_image_shape(model, default=(32, 32, 3)) == (28, 28, 1)
 
 
 # --------------------------------------------------------------------------- readouts
 def test_pixel_readout_of_placement_is_near_perfect(drawings):
-    composites = structure.placement_set(drawings, ("square", "circle", "cross"), 120,
+    composites = sets.placement_set(drawings, ("square", "circle", "cross"), 120,
                                          np.random.default_rng(5))
     labels = [c.label for c in composites]
-    pixels = structure.pixel_features(structure.render_composites(composites))
-    out = structure.classification_readout(pixels, labels, 100, 200, seed=0)
+    pixels = readouts.pixel_features(structure_composites.render_composites(composites))
+    out = readouts.classification_readout(pixels, labels, 100, 200, seed=0)
     assert (out["n_train"], out["n_test"]) == (40, 80)  # scaled down from 100 / 200
     assert out["accuracy"] >= 0.95 and out["chance"] <= 0.3
     shuffled = np.random.default_rng(0).permutation(labels)
-    assert structure.classification_readout(pixels, shuffled, 40, 80)["accuracy"] < 0.6
+    assert readouts.classification_readout(pixels, shuffled, 40, 80)["accuracy"] < 0.6
 
 
 def test_regression_readout_recovers_linear_targets_not_noise():
@@ -254,7 +261,7 @@ def test_regression_readout_recovers_linear_targets_not_noise():
     x[:, 0], x[:, 1] = np.cos(angle), np.sin(angle)
     targets = {"size": x[:, 2] * 2 + 1, "angle_cos": np.cos(angle), "angle_sin": np.sin(angle),
                "noise": rng.normal(size=400)}
-    out = structure.regression_readout(x, targets, 100, 300, normalize=False)
+    out = readouts.regression_readout(x, targets, 100, 300, normalize=False)
     r2 = out["r2"]
     assert r2["size"] > 0.99 and r2["angle"] > 0.99
     assert np.isclose(r2["angle"], (r2["angle_cos"] + r2["angle_sin"]) / 2)
@@ -264,11 +271,11 @@ def test_regression_readout_recovers_linear_targets_not_noise():
 
 def test_nearest_classes_and_arithmetic():
     means = {"a": np.array([1., 0, 0]), "b": np.array([0., 1, 0]), "c": np.array([0., 0, 1])}
-    z = structure.arithmetic(means, "a", "b", "b")
+    z = readouts.arithmetic(means, "a", "b", "b")
     assert np.allclose(z, means["a"])
-    nearest = structure.nearest_classes(z, means, k=2)
+    nearest = readouts.nearest_classes(z, means, k=2)
     assert nearest[0] == ("a", 1.0) and nearest[1][1] == 0.0
-    assert structure.nearest_classes(z, means, 1, exclude=("a",))[0][0] in ("b", "c")
+    assert readouts.nearest_classes(z, means, 1, exclude=("a",))[0][0] in ("b", "c")
 
 
 # -------------------------------------------------------------------------------- run
@@ -320,47 +327,15 @@ def test_run_names_missing_classes(model, drawings, tmp_path):
                       placement_classes=("circle",), projection="pca")
 
 
-# ------------------------------------------------------------------------------ loader
-def _write_ndjson(path, word, drawings):
-    with open(path, "w") as f:
-        for i, drawing in enumerate(drawings):
-            f.write(json.dumps({"word": word, "key_id": str(i), "recognized": i % 2 == 0,
-                                "drawing": drawing}) + "\n")
-
-
-def test_load_quickdraw_folder(tmp_path):
-    square = [[[0, 10, 10, 0, 0], [0, 0, 10, 10, 0]]]
-    dot = [[[5], [5]]]  # fewer than two points: skipped
-    _write_ndjson(tmp_path / "square.ndjson", "square", [square, dot, square, square])
-    _write_ndjson(tmp_path / "circle.ndjson", "circle", [square])
-    loaded = structure.load_quickdraw_folder(tmp_path, ["square"])
-    assert list(loaded) == ["square"] and len(loaded["square"]) == 3
-    assert loaded["square"][0].dtype == np.float32 and loaded["square"][0].shape == (4, 3)
-    two = structure.load_quickdraw_folder(tmp_path, ["square"], max_per_class=2)
-    assert len(two["square"]) == 2
-    assert len(structure.load_quickdraw_folder(tmp_path, ["square"],
-                                               recognized_only=True)["square"]) == 2
-    assert list(structure.load_quickdraw_folder(tmp_path, None)) == ["circle", "square"]
-
-
-def test_load_quickdraw_folder_names_missing_class(tmp_path):
-    _write_ndjson(tmp_path / "square.ndjson", "square", [[[[0, 10], [0, 0]]]])
-    with pytest.raises(FileNotFoundError) as error:
-        structure.load_quickdraw_folder(tmp_path, ["square", "snowman", "star"])
-    message = str(error.value)
-    assert str(tmp_path) in message and "'snowman'" in message and "'star'" in message
-    assert "'square'" not in message
-
-
 # --------------------------------------------------------------------------- real data
 def test_real_quickdraw_composites_and_run(shared_data, model, tmp_path):
     folder = shared_data.joinpath(*QUICKDRAW)
     if not folder.is_dir():
         pytest.skip(f"Quickdraw simplified files not found at {folder}")
     classes = ["circle", "square", "snowman", "television", "triangle"]
-    drawings = structure.load_quickdraw_folder(folder, classes, max_per_class=8)
+    drawings = quickdraw.read_simplified_folder(folder, classes, max_per_class=8)
     assert all(len(drawings[c]) == 8 for c in classes)
-    composites = structure.numerosity_set(drawings["square"], "square", 12,
+    composites = sets.numerosity_set(drawings["square"], "square", 12,
                                           np.random.default_rng(0))
     for c in composites:
         for i, box in enumerate(c.boxes):
@@ -382,7 +357,7 @@ def test_umap_projection_is_seeded_and_separates_clusters():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 0.05, (40, 8)) + np.eye(8)[0],
                         rng.normal(0, 0.05, (40, 8)) + np.eye(8)[1]])
-    a, b = structure.project_2d(x, seed=3), structure.project_2d(x, seed=3)
+    a, b = readouts.project_2d(x, seed=3), readouts.project_2d(x, seed=3)
     assert a.shape == (80, 2) and np.array_equal(a, b)
     gap = np.linalg.norm(a[:40].mean(0) - a[40:].mean(0))
     assert gap > 3 * max(a[:40].std(0).max(), a[40:].std(0).max())

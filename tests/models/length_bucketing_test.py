@@ -2,7 +2,6 @@
 same per-example losses and gradients as the padded batch (``mask_after_end=True``)."""
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from sketchembednet import testing
