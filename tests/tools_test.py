@@ -1,5 +1,6 @@
 """Smoke test of the performance harness (tools/bench.py): it runs and reports sane rows."""
 
+import functools
 import json
 import os
 import subprocess
@@ -132,3 +133,56 @@ def test_probe_rows_on_the_shared_quickdraw_sample(shared_data, tmp_path):
     for column, *_ in rt.PROBES:
         chance = 100 / sets[column]["classes"]
         assert chance < row["results"][column]["accuracy"] <= 100
+
+
+@functools.lru_cache(maxsize=None)
+def _load_tool(name):
+    """A tool module, loaded once (its absl flags can be defined only once)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tools", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ablation_table_marks_the_row_chosen_on_half_0_and_replaces_its_block(tmp_path):
+    ablate = _load_tool("ablate")
+    results = lambda h0, h1: {  # noqa: E731
+        f"{s} {w}w1s": dict(accuracy=a, ci95=1.0)
+        for s, a in (("half 0", h0), ("half 1", h1), ("strokes", h1)) for w in (20, 5)}
+    facts = dict(steps=900, batch=64, minutes=25.2, sources=["kanjivg", "hershey"])
+    rows = [dict(name="shipped", trained=False, facts=dict(facts, minutes=None),
+                 results=results(90.0, 90.0)),
+            dict(name="a", trained=True, facts=facts, results=results(70.0, 71.0)),
+            dict(name="b", trained=True, facts=facts, results=results(72.5, 60.0))]
+    table = ablate.markdown(rows, 25.0, 10, "python tools/ablate.py --minutes=25")
+    lines = {line.split(" | ")[0][2:]: line for line in table.splitlines() if line.startswith("| ")}
+    # The best *trained* row on the selection half is marked, not the baseline, and not
+    # the best on the reporting half.
+    assert "**72.50 ± 1.00**" in lines["b"] and "**" not in lines["a"] + lines["shipped"]
+    assert "900 × 64 | 25.2 min" in lines["a"] and "| n/a |" in lines["shipped"]
+    doc = tmp_path / "results.md"
+    doc.write_text(f"intro\n{ablate.BEGIN}\nold\n{ablate.END}\noutro\n")
+    ablate.replace_block(str(doc), table)
+    text = doc.read_text()
+    assert "old" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert ablate.slug("+ Hershey + hanzi, augmented") == "hershey_hanzi_augmented"
+
+
+def test_ablation_config_rows():
+    from sketchembednet.configs import ablation
+
+    config = ablation.get_config("hershey,hanzi,aug,b256,steps=3000")
+    assert [s["name"] for s in config.dataset.mix] == [
+        "quickdraw/paper_300_ndjson", "hershey", "hanzi_medians"]
+    assert (config.train.batch_size, config.train.num_steps) == (256, 3000)
+    assert (config.alpha.interval, config.optim.decay_steps) == (100, 1000)
+    assert config.dataset.augment.rotation == ablation.AUGMENT["rotation"]
+    base = ablation.get_config("")
+    assert base.train.num_steps == 9000 and base.dataset.augment.rotation == 0.0
+    assert ablation.get_config("mid").model.rnn_units == 512
+    with pytest.raises(ValueError, match="aux needs aug"):
+        ablation.get_config("aux")
+    with pytest.raises(ValueError, match="unknown change"):
+        ablation.get_config("hersey")

@@ -10,7 +10,7 @@ named either by a file path or, for the packaged ones, by its name:
 
 import os
 
-PACKAGED = ("demo", "pretrained", "quickdraw", "quickdraw_shared", "sketchy")
+PACKAGED = ("ablation", "demo", "pretrained", "quickdraw", "quickdraw_shared", "sketchy")
 
 
 def config_path(name_or_path: str) -> str:
