@@ -105,4 +105,7 @@ def test_unknown_config_names_the_choices(tmp_path):
            f"--workdir={tmp_path}"]
     done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
-    assert "--config=nosuch: no such config file; use a path or one of demo" in done.stderr
+    from sketchembednet import configs
+
+    choices = ", ".join(configs.PACKAGED)
+    assert f"--config=nosuch: no such config file; use a path or one of {choices}" in done.stderr

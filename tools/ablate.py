@@ -55,23 +55,29 @@ PROBE_STEPS = 150
 SETTINGS = ((20, 1), (5, 1))
 BEGIN, END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 
-_MINUTES = flags.DEFINE_float("minutes", 25.0, "Wall-clock budget of every row's training.")
-_ROOT = flags.DEFINE_string("root", "runs/ablate", "Folder of the rows' runs.")
-_ROW = flags.DEFINE_multi_string(
-    "row", None, "NAME=CHANGES (an ablation config argument); default: the ROWS table.")
-_BASELINE = flags.DEFINE_multi_string(
-    "baseline", [], "NAME=PATH: a workdir or export evaluated (not trained) beside the rows.")
-_EPISODES = flags.DEFINE_integer("episodes", 1000, "Few-shot episodes per setting.")
-_SEED = flags.DEFINE_integer("seed", 0, "Episode seed.")
-_DATA_PATH = flags.DEFINE_string(
-    "data_path", None, "images_background.npz (default: the shared data pack's).")
-_OMNIGLOT_DIR = flags.DEFINE_string(
-    "omniglot_dir", None, "Omniglot zips for the strokes route (default: the shared pack's).")
-_TFDS_DIR = flags.DEFINE_string("tfds_dir", "runs/tfds_omniglot",
-                                "TFDS data dir of omniglot_strokes (built on first use).")
-_DOCS = flags.DEFINE_string("docs", None, "Markdown file whose ablation block is replaced.")
-_JSON = flags.DEFINE_string("json", None, "Write every row's numbers here.")
-_TRAIN_ONLY = flags.DEFINE_bool("train_only", False, "Train the rows; evaluate nothing.")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The tool's flags (defined when it runs, not on import: names like --seed and
+    --episodes are also flags of the package's CLIs)."""
+    flags.DEFINE_float("minutes", 25.0, "Wall-clock budget of every row's training.")
+    flags.DEFINE_string("root", "runs/ablate", "Folder of the rows' runs.")
+    flags.DEFINE_multi_string(
+        "row", None, "NAME=CHANGES (an ablation config argument); default: the ROWS table.")
+    flags.DEFINE_multi_string(
+        "baseline", [], "NAME=PATH: a workdir or export evaluated (not trained) beside the rows.")
+    flags.DEFINE_integer("episodes", 1000, "Few-shot episodes per setting.")
+    flags.DEFINE_integer("seed", 0, "Episode seed.")
+    flags.DEFINE_string("data_path", None,
+                        "images_background.npz (default: the shared data pack's).")
+    flags.DEFINE_string("omniglot_dir", None,
+                        "Omniglot zips for the strokes route (default: the shared pack's).")
+    flags.DEFINE_string("tfds_dir", "runs/tfds_omniglot",
+                        "TFDS data dir of omniglot_strokes (built on first use).")
+    flags.DEFINE_string("docs", None, "Markdown file whose ablation block is replaced.")
+    flags.DEFINE_string("json", None, "Write every row's numbers here.")
+    flags.DEFINE_bool("train_only", False, "Train the rows; evaluate nothing.")
 
 
 def slug(name: str) -> str:
@@ -130,7 +136,7 @@ def steps_for_budget(changes: str, row_dir: str, minutes: float) -> dict:
 
 def train_row(name: str, changes: str, minutes: float) -> str:
     """Trains one row within the budget (or resumes it); returns its workdir."""
-    row_dir = os.path.join(_ROOT.value, slug(name))
+    row_dir = os.path.join(FLAGS.root, slug(name))
     os.makedirs(row_dir, exist_ok=True)
     budget = steps_for_budget(changes, row_dir, minutes)
     workdir = os.path.join(row_dir, "run")
@@ -144,11 +150,11 @@ def evaluation_sets() -> dict:
     from sketchembednet.evaluation import results
     from sketchembednet.tuning import objectives
 
-    npz = _DATA_PATH.value or paths.shared_data_dir(datasets.SHARED_NPZ)
+    npz = FLAGS.data_path or paths.shared_data_dir(datasets.SHARED_NPZ)
     return {"half 0": objectives.omniglot_half(npz, half=0),
             "half 1": objectives.omniglot_half(npz, half=1),
-            "strokes": results.load_route("strokes", manual_dir=_OMNIGLOT_DIR.value,
-                                          data_dir=_TFDS_DIR.value)}
+            "strokes": results.load_route("strokes", manual_dir=FLAGS.omniglot_dir,
+                                          data_dir=FLAGS.tfds_dir)}
 
 
 def evaluate(path: str, sets: dict) -> dict:
@@ -164,7 +170,7 @@ def evaluate(path: str, sets: dict) -> dict:
         embeddings = fewshot.compute_embeddings(embed_fn, data.images)
         for ways, shots in SETTINGS:
             r = fewshot.evaluate_embeddings(embeddings, data.labels, ways, shots,
-                                            _EPISODES.value, None, _SEED.value, progress=True)
+                                            FLAGS.episodes, None, FLAGS.seed, progress=True)
             out[f"{set_name} {ways}w{shots}s"] = dict(accuracy=100 * r["accuracy"],
                                                       ci95=100 * r["ci95"])
     return out
@@ -226,16 +232,16 @@ def replace_block(path: str, block: str) -> None:
 
 def main(argv):
     del argv
-    rows = parse_pairs(_ROW.value, "row") if _ROW.value else list(ROWS)
-    baselines = parse_pairs(_BASELINE.value, "baseline")
-    minutes = _MINUTES.value
+    rows = parse_pairs(FLAGS.row, "row") if FLAGS.row else list(ROWS)
+    baselines = parse_pairs(FLAGS.baseline, "baseline")
+    minutes = FLAGS.minutes
     workdirs = [(name, changes, train_row(name, changes, minutes)) for name, changes in rows]
-    if _TRAIN_ONLY.value:
+    if FLAGS.train_only:
         return
     sets = None
     table = []
     for name, changes, path in [(n, None, p) for n, p in baselines] + workdirs:
-        eval_path = os.path.join(_ROOT.value, slug(name), "eval.json")
+        eval_path = os.path.join(FLAGS.root, slug(name), "eval.json")
         record = jsonio.read_json(eval_path)
         if record is None:
             sets = sets or evaluation_sets()
@@ -245,14 +251,15 @@ def main(argv):
             jsonio.write_json(eval_path, record)
         table.append(record)
     command = "python tools/ablate.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    block = markdown(table, minutes, _EPISODES.value, command)
+    block = markdown(table, minutes, FLAGS.episodes, command)
     print(block)
-    if _DOCS.value:
-        replace_block(_DOCS.value, block)
-    if _JSON.value:
-        jsonio.write_json(_JSON.value, dict(minutes=minutes, episodes=_EPISODES.value,
+    if FLAGS.docs:
+        replace_block(FLAGS.docs, block)
+    if FLAGS.json:
+        jsonio.write_json(FLAGS.json, dict(minutes=minutes, episodes=FLAGS.episodes,
                                             rows=table, command=command))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
