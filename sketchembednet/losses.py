@@ -10,6 +10,12 @@ References:
         L = L_pen + (1 - alpha) L_stroke + alpha L_pixel; the pixel loss compares blurred
         renderings of the teacher-forced prediction and the ground truth.
   [KW14] Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014, App. B (KL).
+  [O18] van den Oord, Li & Vinyals, "Representation Learning with Contrastive Predictive
+        Coding", arXiv:1807.03748, eq. 4 (InfoNCE).
+  [C20] Chen et al., "A Simple Framework for Contrastive Learning of Visual
+        Representations" (SimCLR), arXiv:2002.05709: cosine similarity / temperature.
+  [R21] Radford et al., "Learning Transferable Visual Models From Natural Language
+        Supervision" (CLIP), arXiv:2103.00020: the symmetric loss.
 
 Mixture parameters are a dict (see ``MixtureDensityHead.split``) with ``pen_logits
 [..., 3]`` and ``log_pi, mu1, mu2, log_sigma1, log_sigma2, rho`` each ``[..., M]``;
@@ -18,7 +24,9 @@ densities and its reparameterised sample ([G13] eq. 23-26) are in
 ``sketchembednet.layers.mixture``, shared with the head and with sampling.
 
 Per-example losses are returned as ``[B]`` vectors, so a distributed training loop can
-scale them by the global batch size; :func:`total_loss` combines them.
+scale them by the global batch size; :func:`total_loss` combines them. The contrastive
+loss (:func:`info_nce`) serves the contrastive baseline and SketchEmbedNet's optional
+auxiliary term; its negatives are the other examples of the batch it is given.
 
 Differences from the authors' code (``models/drawer.py``), by design:
   * Likelihoods are computed in log space with log-sum-exp over components instead of
@@ -223,3 +231,82 @@ def total_loss(pen, stroke, pixel, alpha, kl=None, kl_weight=0.0):
     if kl is not None and not (isinstance(kl_weight, (int, float)) and kl_weight == 0):
         total = total + tf.cast(kl_weight, stroke.dtype) * kl  # [B]
     return total
+
+
+def cosine_logits(a, b, temperature):
+    """``cos(a_i, b_j) / temperature`` for every pair, float32 ``[B, B]`` ([O18], [C20]).
+
+    Both inputs are cast to float32 and L2-normalised (SimCLR's projections are compared
+    by cosine similarity); rows index ``a``, columns ``b``.
+
+    Args:
+      a: ``[B, P]`` (any float dtype).
+      b: ``[B, P]``.
+      temperature: the softmax temperature (> 0).
+
+    Returns:
+      float32 logits ``[B, B]``.
+
+    Example:
+      >>> logits = cosine_logits(tf.constant([[1., 0.], [0., 2.]]), tf.constant([[3., 0.],
+      ...                        [1., 1.]]), temperature=0.5)
+      >>> [[round(float(v), 3) for v in row] for row in logits]
+      [[2.0, 1.414], [0.0, 1.414]]
+    """
+    a = tf.math.l2_normalize(tf.cast(a, tf.float32), axis=-1)  # [B, P]
+    b = tf.math.l2_normalize(tf.cast(b, tf.float32), axis=-1)  # [B, P]
+    logits = tf.matmul(a, b, transpose_b=True)  # [B, B]
+    return logits / tf.cast(temperature, tf.float32)
+
+
+def symmetric_info_nce(logits):
+    """CLIP's symmetric InfoNCE of a ``[B, B]`` logit matrix whose diagonal holds the
+    matching pairs, per example ([O18] eq. 4, symmetric as [R21]).
+
+    ``L_i = 0.5 * (CE(row i, label i) + CE(column i, label i))``: the other ``B - 1``
+    entries of the row and of the column are the negatives. ``accuracy_i`` is 1 where
+    the row's largest logit is the matching one.
+
+    Args:
+      logits: float ``[B, B]``.
+
+    Returns:
+      ``(loss [B], accuracy [B])``, float32.
+
+    Example:
+      >>> loss, accuracy = symmetric_info_nce(tf.zeros([4, 4]))
+      >>> round(float(loss[0]), 4), float(accuracy[0])  # log(4); argmax ties pick column 0
+      (1.3863, 1.0)
+    """
+    labels = tf.range(tf.shape(logits)[0])  # [B]
+    ce_rows = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)  # [B]
+    ce_cols = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels, tf.transpose(logits)
+    )  # [B]
+    loss = 0.5 * (ce_rows + ce_cols)  # [B]
+    hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)  # [B]
+    return loss, tf.cast(hits, tf.float32)
+
+
+def info_nce(a, b, temperature):
+    """Symmetric InfoNCE between two batches of paired embeddings ([O18], [C20], [R21]).
+
+    ``symmetric_info_nce(cosine_logits(a, b, temperature))``: pair i is ``(a_i, b_i)``
+    and every other element of the batch is a negative. Under a distribution strategy,
+    call it per replica: each replica then contrasts within its own batch.
+
+    Args:
+      a: ``[B, P]`` projections of the first view (or modality).
+      b: ``[B, P]`` projections of the second.
+      temperature: the softmax temperature (> 0).
+
+    Returns:
+      ``(loss [B], accuracy [B])``, float32.
+
+    Example:
+      >>> a = tf.constant([[1., 0.], [0., 1.]])
+      >>> loss, accuracy = info_nce(a, a, temperature=0.1)  # matching pairs far apart
+      >>> round(float(loss[0]), 5), accuracy.numpy().tolist()
+      (5e-05, [1.0, 1.0])
+    """
+    return symmetric_info_nce(cosine_logits(a, b, temperature))

@@ -21,7 +21,11 @@ Used by ``python -m sketchembednet.train`` (the CLI) and by the tuner. It
   ``train_result.json`` (final metrics; wall time summed over resumes);
 * trains any model of ``config.model.kind`` (SketchEmbedNet and the Conv-VAE and
   contrastive baselines): it logs the model's own ``loss_terms`` and draws what the
-  model generates (sketches, reconstructions, or no grid for the contrastive one).
+  model generates (sketches, reconstructions, or no grid for the contrastive one),
+  and feeds the pipeline's second view ``image_aux`` to ``model.aux_contrastive_weight``;
+* stops at the end of the inner loop that spends ``train.max_wall_minutes`` (summed over
+  every invocation: ``wall_clock.json`` keeps the seconds behind each checkpoint), with
+  the usual outputs and ``stop_reason: "wall_budget"``; a re-run then only reports.
 
 Example:
   >>> from sketchembednet.configs import demo
@@ -47,6 +51,7 @@ from sketchembednet import interrupts
 from sketchembednet import jsonio
 from sketchembednet import schedules
 from sketchembednet import visualize
+from sketchembednet import wall_clock
 from sketchembednet.configs import checks
 from sketchembednet.data import augment
 from sketchembednet.data import pipeline
@@ -83,6 +88,11 @@ class Trainer:
                                               builder_kwargs=src.get("builder_kwargs"))[1]
                              for src in checks.data_sources(config.dataset)]
         self.info = self.source_infos[0]
+        self.aux_view = float(config.model.get("aux_contrastive_weight", 0.0)) > 0
+        if self.aux_view and any(not i.rendered for i in self.source_infos):
+            raise checks.ConfigError("model.aux_contrastive_weight needs images rendered from "
+                                     f"strokes: {[i.name for i in self.source_infos]} store some")
+        self.clock = wall_clock.WallClock(workdir, config.train.get("max_wall_minutes", 0.0))
         os.makedirs(workdir, exist_ok=True)
         # Seeded after prepare(): building a dataset may run TF ops (the builders rendered
         # images up to version 2.0.0), which advance the seed's op counter. Seeding first made
@@ -124,7 +134,8 @@ class Trainer:
             shuffle_buffer=int(cfg.get("shuffle_buffer", pipeline.DEFAULT_SHUFFLE_BUFFER)),
             cache_budget_mib=float(cfg.get("cache_budget_mib",
                                            pipeline.DEFAULT_CACHE_BUDGET_MIB)),
-            augmentation=augment.Augmentation.from_config(cfg.get("augment")))
+            augmentation=augment.Augmentation.from_config(cfg.get("augment")),
+            aux_view=self.aux_view)
 
         def dataset_fn(ctx: tf.distribute.InputContext):
             batch_size = ctx.get_per_replica_batch_size(self.global_batch)
@@ -155,9 +166,12 @@ class Trainer:
         alpha = schedules.alpha(self.optimizer.iterations, cfg.alpha.start, cfg.alpha.increment,
                                 cfg.alpha.interval, cfg.alpha.max, cfg.alpha.start_step)
         images = tf.cast(batch["image"], tf.float32)  # [b, S, S, C]
+        # The auxiliary contrastive term's second view [b, S, S, C] (when the pipeline has it).
+        aux = {"aux_images": tf.cast(batch["image_aux"], tf.float32)} if "image_aux" in batch \
+            else {}
         with tf.GradientTape() as tape:
             terms = self.model.compute_losses(images, batch["stroke5"], alpha=alpha,
-                                              training=True, per_example=True)  # each [b]
+                                              training=True, per_example=True, **aux)  # each [b]
             loss = tf.nn.compute_average_loss(terms["loss"], global_batch_size=self.global_batch)
         grads = tape.gradient(loss, variables)
         # A weight the loss does not use (the contrastive baseline's logvar head) gets 0.
@@ -178,7 +192,8 @@ class Trainer:
             g = tf.clip_by_value(g, -clip, clip) if clip > 0 else g
             safe.append(g / replicas)  # The optimizer sums replicas' gradients again.
         self.optimizer.apply_gradients(zip(safe, variables))
-        return tf.concat([means, [grad_norm, alpha, tf.cast(finite, tf.float32)]], axis=0)  # [8]
+        return tf.concat([means, [grad_norm, alpha, tf.cast(finite, tf.float32)]],
+                         axis=0)  # [n_terms + 3]
 
     def _make_train_loop(self):
         strategy = self.strategy
@@ -207,7 +222,8 @@ class Trainer:
         SIGINT (Ctrl-C) and SIGTERM stop the run at the end of the current inner loop
         (``train.steps_per_loop`` steps): a checkpoint of that step is written and
         :class:`TrainingInterrupted` is raised with a one-line message. A resumed run
-        sees the batches an uninterrupted one would have seen.
+        sees the batches an uninterrupted one would have seen. A spent ``train.max_wall_minutes``
+        stops it there too, with the usual outputs; a re-run then trains nothing.
 
         Raises:
           TrainingInterrupted: after SIGINT or SIGTERM, once the checkpoint is written.
@@ -215,9 +231,15 @@ class Trainer:
             another model (then ``config.json`` is left as it was).
         """
         step = self._restore()
+        self.clock.resume(step)
+        if self._wall_budget_spent():  # A re-run after the budget was spent only reports.
+            logging.info("wall budget train.max_wall_minutes=%g already spent (%.2f min up to "
+                         "step %d): nothing to train", self.config.train.max_wall_minutes,
+                         self.clock.seconds() / 60, step)
+            return dict(self._old_result(), **{"train/step": step, "train/steps_run": 0})
         self._save_config()  # Only once the checkpoints are known to be this config's.
         if self.manager.latest_checkpoint is None:
-            self.manager.save(checkpoint_number=step)  # A good state to fall back to.
+            self._save_checkpoint(step)  # A good state to fall back to.
         with interrupts.StopSignals(enabled=not isinstance(
                 self.strategy, tf.distribute.MultiWorkerMirroredStrategy)) as signals:
             return self._train(step, signals)
@@ -232,7 +254,9 @@ class Trainer:
         bar = tqdm.tqdm(total=cfg.num_steps, initial=step, disable=not self.chief,
                         desc="train", unit="step", dynamic_ncols=True)
         start_time, start_step = time.time(), step
-        while step < cfg.num_steps and not signals.received:
+        self.clock.start(start_time)
+        over_budget = False
+        while step < cfg.num_steps and not signals.received and not over_budget:
             n = self._steps_to_next_event(step)
             t0 = time.time()
             values, ok = self._train_loop(iterator, tf.constant(n))
@@ -248,39 +272,66 @@ class Trainer:
             metrics = self._metrics(values.numpy(), step, n, elapsed)
             bar.set_postfix(loss=f"{metrics['train/loss']:.3f}", alpha=f"{metrics['train/alpha']:.2f}")
             self._events(step, metrics, writer, eval_images)
+            over_budget = self._wall_budget_spent()
         bar.close()
         metrics.update({"train/step": step, "train/wall_seconds": time.time() - start_time,
                         "train/steps_run": step - start_step})
         if signals.received:
             self._save_now(step)
-            self._save_result(metrics)
+            self._save_result(metrics, "interrupted")
             raise interrupts.TrainingInterrupted(
                 f"interrupted by {signals.received} at step {step}: checkpoint "
                 f"{self.manager.latest_checkpoint} written; run the same command to resume",
                 signals.number)
         self._finish(step, eval_images)
-        self._save_result(metrics)
-        logging.info("finished at step %d: %s", step, metrics)
+        metrics = self._save_result(metrics, "wall_budget" if over_budget else "num_steps")
+        logging.info("%s at step %d: %s", "stopped on the wall budget train.max_wall_minutes"
+                     if over_budget else "finished", step, metrics)
         return metrics
 
     def _save_now(self, step: int) -> None:
         """Writes a checkpoint of ``step`` unless the newest one is of this step."""
         latest = self.manager.latest_checkpoint
         if latest is None or not latest.endswith(f"-{step}"):
-            self.manager.save(checkpoint_number=step)
+            self._save_checkpoint(step)
 
-    def _save_result(self, metrics: dict) -> None:
-        """Writes ``train_result.json``: the final metrics, and the wall time and steps
-        summed over every invocation that trained this workdir (resumes included)."""
+    def _save_checkpoint(self, step: int) -> None:
+        """Writes a checkpoint of ``step`` and records the wall seconds behind it."""
+        self.manager.save(checkpoint_number=step)
         if not self.chief:
             return
-        path = os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON)
-        old = jsonio.read_json(path) or {}
+        self.clock.record(step, self.manager.checkpoints)
+
+    def _old_result(self) -> dict:
+        return jsonio.read_json(os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON),
+                                corrupt_ok=True) or {}
+
+    def _wall_budget_spent(self) -> bool:
+        """Whether ``train.max_wall_minutes`` (> 0) is reached; all workers agree."""
+        if self.clock.budget <= 0:
+            return False
+        spent = float(self.clock.spent())
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Every worker must stop after the same inner loop: it stops if any worker's does.
+            spent = float(self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(
+                lambda: tf.constant(spent, tf.float32)), axis=None))
+        return spent > 0
+
+    def _save_result(self, metrics: dict, stop_reason: str) -> dict:
+        """Writes ``train_result.json``: the final metrics, why and where the run stopped
+        (``num_steps``, ``wall_budget`` or ``interrupted``), and the wall time and steps
+        summed over every invocation on this workdir. Returns the metrics + stop fields."""
+        metrics = dict(metrics, stop_reason=stop_reason, stopped_at_step=metrics["train/step"],
+                       counted_wall_seconds=self.clock.seconds())
+        if not self.chief:
+            return metrics
+        old = jsonio.read_json(os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON)) or {}
         total_wall, total_steps = old.get("total_wall_seconds", 0.0), old.get("total_steps_run", 0)
         result = dict(metrics, total_wall_seconds=total_wall + metrics["train/wall_seconds"],
                       total_steps_run=total_steps + metrics["train/steps_run"],
                       replicas=self.strategy.num_replicas_in_sync)
-        jsonio.write_json(path, result)
+        jsonio.write_json(os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON), result)
+        return metrics
 
     def _steps_to_next_event(self, step: int) -> int:
         cfg = self.config.train
@@ -316,7 +367,7 @@ class Trainer:
                     tf.summary.image("samples/inputs_and_samples",
                                      self._pair_grid(eval_images, outputs))
         if step % cfg.checkpoint_every == 0 or step == cfg.num_steps:
-            self.manager.save(checkpoint_number=step)
+            self._save_checkpoint(step)
         writer.flush()
 
     # ------ Checkpoints

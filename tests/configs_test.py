@@ -57,3 +57,63 @@ def test_pretrained_rejects_unknown_or_ambiguous_variants():
     for arg in ("large", "small,mid", "small,vae"):
         with pytest.raises(ValueError, match="pretrained"):
             pretrained.get_config(arg)
+
+
+def _tiny():
+    from sketchembednet.configs import demo
+
+    return demo.get_config("tiny")
+
+
+def test_every_config_has_the_new_fields_at_their_off_defaults():
+    from sketchembednet.configs import base, demo
+
+    for config in (base.get_base_config(), demo.get_config(), demo.get_config("tiny,contrastive"),
+                   pretrained.get_config("small"), quickdraw_shared.get_config("")):
+        assert (config.model.aux_contrastive_weight, config.model.aux_projection_dim,
+                config.model.aux_temperature) == (0.0, 128, 0.1)
+        assert config.train.max_wall_minutes == 0.0
+        checks.check_config(config)
+
+
+def test_aux_contrastive_needs_augmentation_and_sketchembednet():
+    config = _tiny()
+    config.model.aux_contrastive_weight = 0.1
+    with pytest.raises(checks.ConfigError) as error:
+        checks.check_config(config)
+    assert str(error.value) == (
+        "invalid config: model.aux_contrastive_weight=0.1 needs a non-zero dataset.augment "
+        "strength (its two views of a sketch would be identical)")
+    config.dataset.augment.jitter = 0.05
+    checks.check_config(config)  # Augmented: accepted.
+    config.model.kind = "contrastive"
+    with pytest.raises(checks.ConfigError,
+                       match=r"^invalid config: model.aux_contrastive_weight=0.1 needs "
+                             r"model.kind='sketchembednet' \(not 'contrastive'\)$"):
+        checks.check_config(config)
+    config.model.kind = "sketchembednet"
+    config.model.aux_contrastive_weight = 0.0
+    config.dataset.augment.jitter = 0.0
+    checks.check_config(config)  # Off: nothing else is needed.
+
+
+def test_bad_aux_and_wall_budget_values_are_named():
+    config = _tiny()
+    config.model.aux_contrastive_weight = -0.5
+    config.model.aux_projection_dim = 0
+    config.model.aux_temperature = 0.0
+    config.train.max_wall_minutes = -1.0
+    with pytest.raises(checks.ConfigError) as error:
+        checks.check_config(config)
+    assert str(error.value) == (
+        "invalid config: train.max_wall_minutes=-1.0 must be >= 0 (0 = no budget); "
+        "model.aux_contrastive_weight=-0.5 must be >= 0 (0 = off); "
+        "model.aux_projection_dim=0 must be > 0; model.aux_temperature=0.0 must be > 0")
+
+
+def test_configs_without_the_new_fields_still_check():
+    """A config.json written before the fields existed (the tuner re-reads them)."""
+    config = _tiny()
+    del config.model["aux_contrastive_weight"]
+    del config.train["max_wall_minutes"]
+    checks.check_config(config)

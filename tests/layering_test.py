@@ -30,7 +30,7 @@ LONG_MODULES: dict[str, str] = {}  # module -> why it may exceed MAX_LINES.
 _FORMATS = ("strokes", "errors", "framing", "safe_pickle", "quickdraw", "kanjivg", "omniglot",
             "sketchy", "hanzi", "hershey", "mini_imagenet")
 _OPS = ("losses", "sampling", "precision", "schedules")
-_SUPPORT = ("distribute", "visualize", "interrupts")
+_SUPPORT = ("distribute", "visualize", "interrupts", "wall_clock")
 _APPS = ("train", "evaluate", "export", "tune", "figures", "show_data", "cli", "testing")
 
 # group -> the groups it may import (besides itself).
@@ -43,7 +43,7 @@ ALLOWED = {
     "ops": {"base", "formats", "data", "layers"},
     "models": {"base", "formats", "data", "layers", "ops"},
     "configs": {"base", "formats", "data", "models"},
-    "support": {"base", "formats"},
+    "support": {"base", "formats", "models"},
     "evaluation": {"base", "formats", "builders", "data", "layers", "ops", "models", "support"},
     "trainer": {"base", "formats", "data", "ops", "models", "configs", "support"},
     "exporting": {"base", "formats", "builders", "data", "ops", "models", "support",

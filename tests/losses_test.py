@@ -209,3 +209,52 @@ def test_zero_kl_weight_leaves_an_infinite_kl_out():
     one = tf.constant([1.0])
     total = losses.total_loss(one, one, one, 0.5, kl=tf.constant([np.inf]), kl_weight=0.0)
     np.testing.assert_allclose(total, [2.0])
+
+
+def _info_nce_reference(a, b, temperature):
+    """Symmetric InfoNCE in float64 numpy: rows a_i against every b_j, and columns."""
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    logits = a @ b.T / temperature  # [B, B]
+    rows = scipy.special.logsumexp(logits, axis=1) - np.diag(logits)
+    cols = scipy.special.logsumexp(logits, axis=0) - np.diag(logits)
+    return 0.5 * (rows + cols), (logits.argmax(axis=1) == np.arange(len(a))).astype("float32")
+
+
+@pytest.mark.parametrize("temperature", [0.1, 0.5])
+def test_info_nce_equals_a_hand_computation(temperature):
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(5, 3))
+    b = a + rng.normal(size=(5, 3)) * 0.7  # Some pairs match, some do not.
+    loss, accuracy = losses.info_nce(tf.constant(a, tf.float32), tf.constant(b, tf.float32),
+                                     temperature)
+    want_loss, want_accuracy = _info_nce_reference(a, b, temperature)
+    assert loss.dtype == accuracy.dtype == tf.float32 and loss.shape == (5,)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    np.testing.assert_array_equal(accuracy, want_accuracy)
+    assert 0 < want_accuracy.sum() < 5  # The case has hits and misses.
+    # Swapping the views swaps rows and columns: the symmetric loss is the same.
+    swapped, _ = losses.info_nce(tf.constant(b, tf.float32), tf.constant(a, tf.float32),
+                                 temperature)
+    np.testing.assert_allclose(swapped, loss, rtol=1e-6)
+
+
+def test_info_nce_tiny_case_by_hand():
+    """B = 2, orthogonal unit vectors, b = a: logits [[1/t, 0], [0, 1/t]], so every
+    cross-entropy is log(1 + exp(-1/t))."""
+    a = tf.constant([[1.0, 0.0], [0.0, 3.0]])  # Lengths do not matter (cosine).
+    loss, accuracy = losses.info_nce(a, a, temperature=0.5)
+    np.testing.assert_allclose(loss, [np.log1p(np.exp(-2.0))] * 2, rtol=1e-6)
+    np.testing.assert_array_equal(accuracy, [1.0, 1.0])
+    logits = losses.cosine_logits(a, tf.reverse(a, [0]), temperature=0.5)
+    np.testing.assert_allclose(logits, [[0.0, 2.0], [2.0, 0.0]], atol=1e-6)
+    loss, accuracy = losses.symmetric_info_nce(logits)  # Every match has the smaller logit.
+    np.testing.assert_allclose(loss, [np.log1p(np.exp(2.0))] * 2, rtol=1e-6)
+    np.testing.assert_array_equal(accuracy, [0.0, 0.0])
+
+
+def test_info_nce_is_float32_for_bfloat16_inputs():
+    a = tf.cast(tf.random.stateless_normal([4, 8], [1, 2]), tf.bfloat16)
+    loss, accuracy = losses.info_nce(a, a, 0.1)
+    assert loss.dtype == accuracy.dtype == tf.float32
+    assert np.all(np.isfinite(loss))

@@ -288,3 +288,80 @@ def test_initial_weights_do_not_depend_on_whether_the_dataset_was_built(
     assert len(built) == len(reused)
     for a, b in zip(built, reused):
         np.testing.assert_array_equal(a, b)
+
+
+def aux_config(data_dir, **train):
+    """demo:tiny with augmentation and the auxiliary contrastive term on (weight 0.1)."""
+    config = tiny_config(data_dir, **train)
+    config.dataset.augment.rotation = 15.0
+    config.dataset.augment.jitter = 0.02
+    config.model.aux_contrastive_weight = 0.1
+    return config
+
+
+def test_aux_contrastive_trains_logs_the_term_and_resumes(kanjivg_data_dir, tmp_path):
+    from sketchembednet.evaluation import loading
+
+    workdir = str(tmp_path / "run")
+    strategy = distribute.get_strategy("default")
+    run = trainer.Trainer(aux_config(kanjivg_data_dir, num_steps=10), workdir, strategy)
+    assert run.terms == ("loss", "pen", "stroke", "pixel", "kl", "contrastive")
+    batch = next(iter(run._dataset(seed=0)))
+    assert batch["image_aux"].shape == batch["image"].shape == (8, 28, 28, 1)
+    head = run.model.aux_hidden.weights + run.model.aux_projection.weights
+    before = [v.numpy().copy() for v in head]
+    first = run.train()
+    assert first["train/step"] == 10 and np.isfinite(first["train/loss"])
+    assert 0.0 < first["train/contrastive"] < 10.0
+    assert all(not np.array_equal(v.numpy(), b) for v, b in zip(head, before))  # Trained.
+    assert "train/contrastive" in summary_tags(workdir)
+    with open(os.path.join(workdir, "config.json")) as f:
+        assert json.load(f)["model"]["aux_contrastive_weight"] == 0.1
+    resumed = trainer.Trainer(aux_config(kanjivg_data_dir, num_steps=15), workdir, strategy)
+    second = resumed.train()
+    assert second["train/steps_run"] == 5 and second["train/step"] == 15
+    assert np.isfinite(second["train/contrastive"])
+    embed_fn = loading.embed_fn_from_workdir(workdir)  # Evaluation builds it from config.json.
+    assert embed_fn(np.full([3, 28, 28, 1], 255, np.uint8)).shape == (3, 16)
+
+
+@pytest.mark.large
+def test_aux_contrastive_trains_under_a_mirrored_strategy(kanjivg_data_dir, tmp_path):
+    """Each replica contrasts its own half batch (4 examples). In a process of its own: two
+    MirroredStrategies with different models in one process collide on TF's collective
+    instance keys (as tools/bench_train.py notes)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "sketchembednet.train", "--config=demo:tiny",
+               f"--workdir={tmp_path}", "--strategy=mirrored", "--cpu_replicas=2",
+               "--config.dataset.augment.rotation=15", "--config.model.aux_contrastive_weight=0.1",
+               "--config.train.num_steps=5", "--config.train.steps_per_loop=5",
+               "--config.train.sample_every=0"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=dict(
+        os.environ, TFDS_DATA_DIR=kanjivg_data_dir, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(tmp_path / "train_result.json") as f:
+        result = json.load(f)
+    assert result["replicas"] == 2 and result["train/step"] == 5
+    assert np.isfinite(result["train/contrastive"]) and result["train/contrastive"] > 0
+
+
+def test_aux_contrastive_refuses_stored_images_before_the_workdir(kanjivg_data_dir, tmp_path,
+                                                                  monkeypatch):
+    import dataclasses
+
+    from sketchembednet.configs import checks
+    from sketchembednet.data import pipeline
+
+    prepare = pipeline.prepare
+
+    def stored(*args, **kwargs):  # As Sketchy's photos: stored, not rendered from strokes.
+        builder, info = prepare(*args, **kwargs)
+        return builder, dataclasses.replace(info, rendered=False)
+
+    monkeypatch.setattr(pipeline, "prepare", stored)
+    with pytest.raises(checks.ConfigError, match=r"rendered from strokes: \['kanjivg'\]"):
+        trainer.Trainer(aux_config(kanjivg_data_dir), str(tmp_path / "run"),
+                        distribute.get_strategy("default"))
+    assert not (tmp_path / "run").exists()

@@ -85,4 +85,8 @@ def get_base_config() -> ml_collections.ConfigDict:
     c.train.num_samples = 32  # Inputs/samples in each grid.
     c.train.sample_temperature = 0.1  # Sampling temperature for grids (0 = greedy).
     c.train.seed = 0  # Data order and initialisation.
+    # Wall-clock budget in minutes, summed over every invocation on the workdir (resumes
+    # included): training stops at the end of the inner loop that reaches it, with a
+    # checkpoint and the usual outputs. For ablations at equal wall-clock time; 0 = none.
+    c.train.max_wall_minutes = 0.0
     return c

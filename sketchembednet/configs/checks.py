@@ -74,16 +74,37 @@ def check_config(config, replicas: int = 1) -> None:
          "must be > 0")
     need(d.get("cache_budget_mib", 0) >= 0, "dataset.cache_budget_mib",
          d.get("cache_budget_mib"), "must be >= 0")
+    need(t.get("max_wall_minutes", 0.0) >= 0, "train.max_wall_minutes",
+         t.get("max_wall_minutes"), "must be >= 0 (0 = no budget)")
     try:
-        augment.Augmentation.from_config(d.get("augment"))
+        augmented = augment.Augmentation.from_config(d.get("augment")).active
     except ValueError as e:
         problems.append(f"dataset.augment: {e}")
+        augmented = True  # Reported already.
+    _check_aux_contrastive(config.model, augmented, need)
     if problems:
         raise ConfigError("invalid config: " + "; ".join(problems))
     if tuple(d.get("length_buckets", ())) and not config.model.mask_after_end:
         raise ConfigError(
             "dataset.length_buckets needs model.mask_after_end=True: the paper's pen loss "
             "also covers padding, so cutting batches would change every example's loss")
+
+
+def _check_aux_contrastive(model, augmented: bool, need) -> None:
+    """The auxiliary contrastive term's fields (``model.aux_*``; absent = off)."""
+    weight = model.get("aux_contrastive_weight", 0.0)
+    need(weight >= 0, "model.aux_contrastive_weight", weight, "must be >= 0 (0 = off)")
+    need(model.get("aux_projection_dim", 1) > 0, "model.aux_projection_dim",
+         model.get("aux_projection_dim"), "must be > 0")
+    need(model.get("aux_temperature", 1.0) > 0, "model.aux_temperature",
+         model.get("aux_temperature"), "must be > 0")
+    if weight > 0:
+        need(augmented, "model.aux_contrastive_weight", weight,
+             "needs a non-zero dataset.augment strength (its two views of a sketch would be "
+             "identical)")
+        kind = model.get("kind", "sketchembednet")
+        need(kind == "sketchembednet", "model.aux_contrastive_weight", weight,
+             f"needs model.kind='sketchembednet' (not {kind!r})")
 
 
 def data_sources(dataset_config) -> list[dict]:

@@ -11,7 +11,9 @@ turns such a dataset into batches of
 
 * ``image``: uint8 ``[B, S, S, C]`` (white background, black ink),
 * ``stroke5``: float32 ``[B, T + 1, 5]``, offsets divided by the scale,
-* ``length``: int32 ``[B]``, the number of stroke-3 rows.
+* ``length``: int32 ``[B]``, the number of stroke-3 rows,
+* with ``aux_view=True`` also ``image_aux``: a second, independently augmented
+  rendering of the same strokes (:mod:`sketchembednet.data.views`).
 
 The pipeline, per source:
 
@@ -52,6 +54,7 @@ import tfds_builders  # noqa: F401  (registers the project's builders)
 from sketchembednet.data import augment as augment_lib
 from sketchembednet.data import rasterize
 from sketchembednet.data import strokes
+from sketchembednet.data import views
 
 # Examples in a shuffle buffer. TFDS writes examples in an order shuffled by the hash
 # of their keys (every shard mixes all classes), and the training reader shuffles the
@@ -185,17 +188,23 @@ def _to_raw_stroke5(example: dict, stroke_scale: float, max_len: int) -> dict:
     out = {"stroke5": stroke5, "length": length, "scale": tf.constant(stroke_scale, tf.float32)}
     if "image" in example:
         out["image"] = example["image"]
+    if views.AUX_STROKES in example:
+        out[views.AUX_STROKE5] = views.aux_stroke5(example[views.AUX_STROKES], max_len)
     return out
 
 
 def finish_batch(batch: dict, image_size: int | None) -> dict:
     """Model inputs of a batch of raw examples: renders ``image`` (unless stored, i.e.
-    ``image_size`` None) from the un-normalised strokes, then normalises the offsets."""
+    ``image_size`` None) from the un-normalised strokes, then normalises the offsets.
+    A second view's ``stroke5_aux`` becomes ``image_aux`` (and is dropped)."""
     stroke5 = batch["stroke5"]  # [B, N, 5], the source's units
     image = batch["image"] if image_size is None else rasterize.render_images(stroke5, image_size)
     offsets = stroke5[..., :2] / batch["scale"][:, None, None]  # [B, N, 2]
     stroke5 = tf.concat([offsets, stroke5[..., 2:]], axis=-1)  # [B, N, 5]
-    return {"image": image, "stroke5": stroke5, "length": batch["length"]}
+    out = {"image": image, "stroke5": stroke5, "length": batch["length"]}
+    if views.AUX_STROKE5 in batch:
+        out[views.AUX_IMAGE] = views.render_aux(batch, image_size)  # [B, S, S, 1]
+    return out
 
 
 def load(
@@ -218,6 +227,7 @@ def load(
     cache_budget_mib: float = DEFAULT_CACHE_BUDGET_MIB,
     augmentation: augment_lib.Augmentation | None = None,
     skip_batches: int = 0,
+    aux_view: bool = False,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Returns batched model inputs of one split, and the dataset's info.
 
@@ -248,24 +258,35 @@ def load(
       augmentation: stroke-space augmentation (None or all zeros = off).
       skip_batches: batches to skip (a resumed run continues the same order). They
         are read, shuffled and bucketed, but not rendered.
+      aux_view: also yield ``image_aux``, a second rendering of each example's strokes
+        augmented independently (:mod:`sketchembednet.data.views`); the other outputs
+        stay as without it, bit for bit.
+
+    Raises:
+      ValueError: for bad ``length_buckets``, or ``aux_view`` with a dataset of stored
+        images or without an active augmentation.
     """
     source = dict(name=name, split=split, data_dir=data_dir, manual_dir=manual_dir,
                   builder_kwargs=builder_kwargs)
     ds, info = _examples(source, max_len, shuffle=shuffle, repeat=repeat, seed=seed,
                          input_context=input_context, cache=cache, shuffle_buffer=shuffle_buffer,
-                         cache_budget_mib=cache_budget_mib, augmentation=augmentation)
+                         cache_budget_mib=cache_budget_mib, augmentation=augmentation,
+                         aux_view=aux_view)
     return _batched(ds, batch_size, max_len, length_buckets, drop_remainder, info,
                     skip_batches), info
 
 
 def _examples(source: dict, max_len: int, *, shuffle, repeat, seed, input_context, cache,
-              shuffle_buffer, cache_budget_mib, augmentation, index: int = 0
-              ) -> tuple[tf.data.Dataset, DatasetInfo]:
+              shuffle_buffer, cache_budget_mib, augmentation, index: int = 0,
+              aux_view: bool = False) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Unbatched raw examples of one source (filtered, cached, shuffled, repeated, augmented)."""
     name, split = source["name"], source.get("split") or "train"
     builder, info = prepare(name, source.get("data_dir") or None,
                             manual_dir=source.get("manual_dir") or None,
                             builder_kwargs=dict(source.get("builder_kwargs") or {}))
+    aug = augmentation or augment_lib.NONE
+    if aux_view:
+        views.check_source(name, info.rendered, aug)
     pipelines = input_context.num_input_pipelines if input_context else 1
     fits = fits_in_memory(builder, split, cache_budget_mib, pipelines)
     cache = fits if cache is None else bool(cache)
@@ -290,15 +311,19 @@ def _examples(source: dict, max_len: int, *, shuffle, repeat, seed, input_contex
         ds = ds.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    aug = augmentation or augment_lib.NONE
     if aug.active:
         pipeline_id = input_context.input_pipeline_id if input_context else 0
         key = zlib.crc32(f"{seed}/{index}/{pipeline_id}".encode()) & 0x7FFFFFFF
+        key_aux = views.aux_key(seed, index, pipeline_id)
 
         def augmented(i, ex):
             seed_pair = tf.stack([tf.constant(key, tf.int64), i])  # [2]
-            return dict(ex, strokes=augment_lib.augment_stroke3(ex["strokes"], seed_pair, aug,
-                                                                info.stroke_scale))
+            out = dict(ex, strokes=augment_lib.augment_stroke3(ex["strokes"], seed_pair, aug,
+                                                               info.stroke_scale))
+            if aux_view:  # From the raw strokes, with a key of its own.
+                out[views.AUX_STROKES] = views.aux_strokes(ex["strokes"], i, key_aux, aug,
+                                                           info.stroke_scale)
+            return out
 
         ds = ds.enumerate().map(augmented, num_parallel_calls=tf.data.AUTOTUNE,
                                 deterministic=True)
@@ -342,6 +367,7 @@ def load_mixture(
     cache_budget_mib: float = DEFAULT_CACHE_BUDGET_MIB,
     augmentation: augment_lib.Augmentation | None = None,
     skip_batches: int = 0,
+    aux_view: bool = False,
 ) -> tuple[tf.data.Dataset, list[DatasetInfo]]:
     """Training batches drawn from several stroke datasets (shuffled, repeated forever).
 
@@ -357,7 +383,8 @@ def load_mixture(
       sources: dicts with ``name`` and optionally ``split`` (default "train"),
         ``data_dir``, ``manual_dir`` and ``builder_kwargs``.
       max_len, batch_size, seed, input_context, drop_remainder, length_buckets,
-      shuffle_buffer, cache_budget_mib, augmentation, skip_batches: as in :func:`load`.
+      shuffle_buffer, cache_budget_mib, augmentation, skip_batches, aux_view: as in
+        :func:`load`.
       weights: one positive number per source; None or empty = by split size.
 
     Returns:
@@ -365,8 +392,8 @@ def load_mixture(
 
     Raises:
       ValueError: for no sources, unknown source keys, mixed image shapes, a mix
-        of rendered and stored images, or weights that are not one positive
-        number per source.
+        of rendered and stored images, weights that are not one positive
+        number per source, or ``aux_view`` as :func:`load` refuses it.
 
     Example:
       >>> ds, infos = load_mixture([dict(name="kanjivg"), dict(name="quickdraw/paper_300_ndjson",
@@ -383,7 +410,7 @@ def load_mixture(
         ds, info = _examples(source, max_len, shuffle=True, repeat=True, seed=seed + i,
                              input_context=input_context, cache=None,
                              shuffle_buffer=shuffle_buffer, cache_budget_mib=cache_budget_mib,
-                             augmentation=augmentation, index=i)
+                             augmentation=augmentation, index=i, aux_view=aux_view)
         if infos and (info.image_shape, info.rendered) != (infos[0].image_shape,
                                                            infos[0].rendered):
             raise ValueError(f"source {source['name']} has images {info.image_shape} "
@@ -408,7 +435,8 @@ def load_mixture(
 
 
 def trim_batch(batch: dict, max_len: int) -> dict:
-    """Cuts a batch's ``stroke5`` to its longest sketch plus one end-token row."""
+    """Cuts a batch's ``stroke5`` to its longest sketch plus one end-token row (a second
+    view's ``stroke5_aux`` keeps its ``max_len + 1`` rows: its lengths differ)."""
     steps = tf.minimum(tf.reduce_max(batch["length"]) + 1, max_len)  # T_b
     return dict(batch, stroke5=batch["stroke5"][:, : steps + 1])  # [B, T_b + 1, 5]
 

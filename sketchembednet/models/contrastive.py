@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from sketchembednet import losses
 from sketchembednet.models.fit_support import LossTermsFitMixin
 
 
@@ -32,7 +33,9 @@ class ContrastiveEmbedNet(LossTermsFitMixin, keras.Model):
     both into a shared space; after L2 normalisation ``logits = cos / temperature``
     (``[B, B]``, rows: images, columns: sketches). The loss is CLIP's symmetric InfoNCE,
     per example ``0.5 * (CE_image->sketch + CE_sketch->image)`` with the matching pair
-    as the label; ``accuracy`` is 1 where the matching sketch is the row's argmax.
+    as the label; ``accuracy`` is 1 where the matching sketch is the row's argmax. The
+    math is ``losses.cosine_logits`` and ``losses.symmetric_info_nce``, shared with
+    SketchEmbedNet's optional auxiliary contrastive term.
 
     The negatives are the other pairs of the batch: under a distribution strategy each
     replica contrasts within its own (per-replica) batch. Logits and losses are float32
@@ -142,18 +145,13 @@ class ContrastiveEmbedNet(LossTermsFitMixin, keras.Model):
         state = self.sketch_rnn(rows, mask=mask, training=training)  # [B, H]
         return tf.cast(state, tf.float32)
 
-    def _project(self, hidden, projection, x):
-        x = projection(hidden(x))  # [B, P]
-        return tf.math.l2_normalize(tf.cast(x, tf.float32), axis=-1)  # [B, P]
-
     def call(self, inputs, training=False):
         images, stroke5 = inputs
         _, mu, _ = self.encoder(images, training=training)  # [B, Z]
         sketch = self.embed_sketch(stroke5, training=training)  # [B, H]
-        image_proj = self._project(self.image_hidden, self.image_projection, mu)  # [B, P]
-        sketch_proj = self._project(self.sketch_hidden, self.sketch_projection, sketch)
-        logits = tf.matmul(image_proj, sketch_proj, transpose_b=True)  # [B, B]
-        return logits / tf.cast(self.temperature, tf.float32)
+        image_proj = self.image_projection(self.image_hidden(mu))  # [B, P]
+        sketch_proj = self.sketch_projection(self.sketch_hidden(sketch))  # [B, P]
+        return losses.cosine_logits(image_proj, sketch_proj, self.temperature)  # [B, B]
 
     def compute_losses(self, images, stroke5, alpha=None, training=False, per_example=False):
         """Symmetric InfoNCE and retrieval accuracy for a batch of matching pairs.
@@ -174,14 +172,8 @@ class ContrastiveEmbedNet(LossTermsFitMixin, keras.Model):
         """
         del alpha
         logits = self((images, stroke5), training=training)  # [B, B]
-        labels = tf.range(tf.shape(logits)[0])  # [B]
-        ce_i2s = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)  # [B]
-        ce_s2i = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels, tf.transpose(logits)
-        )  # [B]
-        loss = 0.5 * (ce_i2s + ce_s2i)  # [B]
-        hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)  # [B]
-        terms = dict(loss=loss, accuracy=tf.cast(hits, tf.float32))
+        loss, accuracy = losses.symmetric_info_nce(logits)  # [B] each
+        terms = dict(loss=loss, accuracy=accuracy)
         if per_example:
             return terms
         return {name: tf.reduce_mean(value) for name, value in terms.items()}

@@ -45,6 +45,11 @@ PRESETS = {
         seed=None,  # int seed for the model's noise (z, pixel loss, dropout).
         precision="float32",  # or "mixed_bfloat16": bf16 matmuls, float32 variables/losses.
         temperature=0.1,  # contrastive baseline: InfoNCE temperature.
+        # Beyond the paper: SketchEmbedNet's auxiliary InfoNCE between two augmented views
+        # (needs dataset.augment); 0 = off, the paper's model with the same variables.
+        aux_contrastive_weight=0.0,
+        aux_projection_dim=128,  # output size of the auxiliary projection head.
+        aux_temperature=0.1,  # temperature of the auxiliary InfoNCE.
     ),
 }
 PRESETS["paper_resnet12"] = dict(
@@ -102,7 +107,8 @@ def build_model(preset="paper", image_shape=(28, 28, 1), **overrides):
     ``loss_terms``, ``embed``): ``ConvVAE`` (a pixel VAE; ``kl_weight`` is its KL
     weight) and ``ContrastiveEmbedNet`` (InfoNCE between the image embedding and an
     LSTM of ``rnn_units`` over the sketch; ``temperature``). Decoder keys are ignored
-    by the baselines.
+    by the baselines, and so are the ``aux_*`` keys of SketchEmbedNet's optional
+    auxiliary contrastive term (``configs.checks`` refuses them for a baseline).
 
     Args:
       preset: a key of ``PRESETS``.
@@ -146,6 +152,9 @@ def build_model(preset="paper", image_shape=(28, 28, 1), **overrides):
             kl_weight=cfg["kl_weight"],
             mask_after_end=cfg["mask_after_end"],
             seed=cfg["seed"],
+            aux_contrastive_weight=cfg["aux_contrastive_weight"],
+            aux_projection_dim=cfg["aux_projection_dim"],
+            aux_temperature=cfg["aux_temperature"],
         )
 
 

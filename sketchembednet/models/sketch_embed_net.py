@@ -7,6 +7,8 @@ from sketchembednet import losses
 from sketchembednet import sampling
 from sketchembednet.models.fit_support import LossTermsFitMixin
 
+# The auxiliary head's initialiser seeds are seed + AUX_SEED_OFFSET + (0, 1).
+AUX_SEED_OFFSET = 1000
 
 
 @keras.saving.register_keras_serializable(package="sketchembednet")
@@ -33,6 +35,20 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
     a tensor through ``tf.cond``). Unlike the authors' code, which added it only when
     alpha > 0.1 (effectively from 0.15), the paper's formula holds for every alpha.
 
+    Beyond the paper, ``aux_contrastive_weight > 0`` adds a SimCLR-style term: a second,
+    independently augmented rendering of the same strokes (``aux_images``, the input
+    pipeline's ``image_aux``) goes through the same encoder, in a call of its own (so
+    the drawing path sees exactly the batch it sees without the term, and BatchNorm
+    normalises each view with its own statistics); the means ``mu`` of both views
+    pass a projection head (``Dense(width) -> ReLU -> Dense(aux_projection_dim)``,
+    width = the embedding size) and the symmetric InfoNCE of ``losses.info_nce``
+    (cosine / ``aux_temperature``, the other examples of the batch as negatives) is
+    added to each example's loss with that weight and reported as ``contrastive``.
+    Under a distribution strategy each replica contrasts within its own batch. With
+    the default weight 0 no head is created and the model is the paper's, variable
+    for variable and bit for bit. The project's trainer feeds the second view; ``fit``
+    does not (its ``train_step`` refuses the term rather than silently skip it).
+
     ``compute_losses`` is a plain method so custom (distributed) loops can use it;
     ``train_step`` / ``test_step`` make ``fit`` work, with alpha read from the
     non-trainable variable ``alpha`` (assign it from a callback to schedule it). They
@@ -48,7 +64,12 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
       kl_weight: KL weight (the paper: 0).
       mask_after_end: leave everything after the ground truth's end token out of the
         loss (pen positions, predicted segments); needed for length bucketing.
-      seed: optional int seed for the pixel-loss noise.
+      seed: optional int seed for the pixel-loss noise (and the auxiliary head's
+        initialisers).
+      aux_contrastive_weight: weight of the auxiliary two-view InfoNCE term; 0 = off
+        (no projection head is created).
+      aux_projection_dim: output size of the auxiliary projection head.
+      aux_temperature: softmax temperature of the auxiliary InfoNCE.
       **kwargs: forwarded to ``keras.Model``.
 
     Call arguments:
@@ -64,10 +85,16 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
       >>> images, stroke5 = tf.zeros([2, 28, 28, 1]), tf.zeros([2, 9, 5])
       >>> sorted(model.compute_losses(images, stroke5, alpha=0.5))
       ['kl', 'loss', 'pen', 'pixel', 'stroke']
+      >>> aux = presets.build_model("tiny", aux_contrastive_weight=0.1)
+      >>> aux_images = tf.fill([2, 28, 28, 1], 255.0)
+      >>> aux.loss_terms[-1], sorted(aux.compute_losses(images, stroke5, aux_images=aux_images))
+      ('contrastive', ['contrastive', 'kl', 'loss', 'pen', 'pixel', 'stroke'])
 
     Reference:
       Wang, Lucas, Zemel et al., "SketchEmbedNet: Learning Novel Concepts by Imitating
-      Drawings", ICML 2021, arXiv:2009.04806.
+      Drawings", ICML 2021, arXiv:2009.04806. Auxiliary term: Chen et al., "A Simple
+      Framework for Contrastive Learning of Visual Representations" (SimCLR), ICML 2020,
+      arXiv:2002.05709.
     """
 
     loss_terms = ("loss", "pen", "stroke", "pixel", "kl")  # the trainer logs these
@@ -82,6 +109,9 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
         kl_weight=0.0,
         mask_after_end=False,
         seed=None,
+        aux_contrastive_weight=0.0,
+        aux_projection_dim=128,
+        aux_temperature=0.1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,13 +122,40 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
         self.kl_weight = kl_weight
         self.mask_after_end = mask_after_end
         self.seed = seed
+        self.aux_contrastive_weight = aux_contrastive_weight
+        self.aux_projection_dim = aux_projection_dim
+        self.aux_temperature = aux_temperature
         # ------ State
         self.alpha_variable = self.add_weight(
             name="alpha", shape=(), initializer=keras.initializers.Constant(alpha),
             trainable=False,
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # ------ Layers (the auxiliary head exists only when its term is on)
+        self.aux_hidden = self.aux_projection = None
+        if aux_contrastive_weight > 0:
+            self._make_aux_head()
         self.init_trackers()
+
+    def _make_aux_head(self):
+        """The SimCLR projection head and the extra loss term (``aux_contrastive_weight > 0``)."""
+        width = self.encoder.embedding_dim
+
+        def glorot(index):  # Seeds apart from the encoder's and the decoder's.
+            seed = None if self.seed is None else self.seed + AUX_SEED_OFFSET + index
+            return keras.initializers.GlorotUniform(seed=seed)
+
+        self.aux_hidden = keras.layers.Dense(
+            width, activation="relu", kernel_initializer=glorot(0), name="aux_hidden",
+            dtype=self.dtype_policy,
+        )
+        self.aux_projection = keras.layers.Dense(
+            self.aux_projection_dim, kernel_initializer=glorot(1), name="aux_projection",
+            dtype=self.dtype_policy,
+        )
+        # Per instance: the trainer logs loss_terms, fit reports metric_names.
+        self.loss_terms = (*type(self).loss_terms, "contrastive")
+        self.metric_names = (*type(self).metric_names, "contrastive")
 
     def build(self, input_shape):
         images_shape, stroke5_shape = input_shape
@@ -108,6 +165,9 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
         if not self.decoder.built:
             z_shape = (images_shape[0], self.encoder.embedding_dim)
             self.decoder.build((z_shape, tuple(stroke5_shape)))
+        if self.aux_hidden is not None:
+            self.aux_hidden.build((None, self.encoder.embedding_dim))
+            self.aux_projection.build((None, self.encoder.embedding_dim))
 
     def call(self, inputs, training=False):
         images, stroke5 = inputs
@@ -136,7 +196,16 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
             pred, tf.cast(stroke5, pred.dtype), canvas_size, mask_after_end=self.mask_after_end
         )  # [B]
 
-    def compute_losses(self, images, stroke5, alpha=None, training=False, per_example=False):
+    def _aux_term(self, mu, aux_images, training):
+        """Per-example symmetric InfoNCE between the two views' projected ``mu`` ``[B]``."""
+        _, aux_mu, _ = self.encoder(aux_images, training=training)  # [B, Z]
+        first = self.aux_projection(self.aux_hidden(mu))  # [B, P]
+        second = self.aux_projection(self.aux_hidden(aux_mu))  # [B, P]
+        loss, _ = losses.info_nce(first, second, self.aux_temperature)  # [B] float32
+        return loss
+
+    def compute_losses(self, images, stroke5, alpha=None, training=False, per_example=False,
+                       aux_images=None):
         """All loss terms for a batch.
 
         Args:
@@ -146,9 +215,18 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
             None reads the ``alpha`` variable.
           training: model mode (z sampled, BatchNorm batch statistics, dropout).
           per_example: return ``[B]`` vectors instead of batch means.
+          aux_images: ``[B, S, S, C]`` a second augmented view of the same sketches, for
+            the auxiliary contrastive term (``aux_contrastive_weight > 0``); unused when
+            the term is off. Without them the term is reported as 0 (evaluation), and
+            ``training=True`` is an error (the term would silently be skipped).
 
         Returns:
-          dict with ``loss`` (the total), ``pen``, ``stroke``, ``pixel`` and ``kl``.
+          dict with ``loss`` (the total), ``pen``, ``stroke``, ``pixel`` and ``kl``, and
+          ``contrastive`` when the auxiliary term is on.
+
+        Raises:
+          ValueError: for ``training=True`` without ``aux_images`` while the auxiliary
+            term is on.
         """
         alpha = self.alpha_variable if alpha is None else alpha
         max_len = self.max_seq_len or tf.shape(stroke5)[1] - 1
@@ -172,6 +250,17 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
         kl = losses.kl_divergence(mu, logvar)  # [B]
         total = losses.total_loss(pen, stroke, pixel, alpha, kl, self.kl_weight)  # [B]
         terms = dict(loss=total, pen=pen, stroke=stroke, pixel=pixel, kl=kl)
+        if self.aux_hidden is not None:
+            if aux_images is None and training:
+                raise ValueError(
+                    f"aux_contrastive_weight={self.aux_contrastive_weight} needs aux_images in "
+                    "training: the input pipeline's image_aux (pipeline.load(..., aux_view=True))")
+            if aux_images is None:
+                contrastive = tf.zeros_like(total)  # [B]
+            else:
+                contrastive = tf.cast(self._aux_term(mu, aux_images, training), total.dtype)
+                terms["loss"] = total + self.aux_contrastive_weight * contrastive  # [B]
+            terms["contrastive"] = contrastive
         if per_example:
             return terms
         return {name: tf.reduce_mean(value) for name, value in terms.items()}
@@ -186,6 +275,9 @@ class SketchEmbedNet(LossTermsFitMixin, keras.Model):
             kl_weight=self.kl_weight,
             mask_after_end=self.mask_after_end,
             seed=self.seed,
+            aux_contrastive_weight=self.aux_contrastive_weight,
+            aux_projection_dim=self.aux_projection_dim,
+            aux_temperature=self.aux_temperature,
         )
         return config
 

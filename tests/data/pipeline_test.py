@@ -1,7 +1,9 @@
 """Tests for sketchembednet.data.pipeline on the real embedded kanjivg dataset."""
 
 import collections
+import dataclasses
 import pathlib
+import zlib
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from sketchembednet.data import augment
 from sketchembednet.data import pipeline
 from sketchembednet.data import rasterize
 from sketchembednet.data import strokes
+from sketchembednet.data import views
 
 GOLDEN = pathlib.Path(__file__).parent / "testdata" / "pipeline_golden.npz"
 
@@ -248,3 +251,99 @@ def test_shuffle_buffer_is_bounded(kanjivg_data_dir):
     for i, key in enumerate(order):
         positions[key].append(i)
     assert max(positions[key].pop(0) - j for j, key in enumerate(whole)) > 500
+
+
+AUX_AUG = augment.Augmentation(rotation=20, shear=0.2, scale=0.2, jitter=0.1, drop_points=0.1)
+
+
+def test_aux_view_leaves_the_first_view_bit_for_bit(kanjivg_data_dir):
+    """With aux_view every batch has the same image, stroke5 and length as without it
+    (plain, bucketed, mixture), plus image_aux of the image's shape and dtype."""
+    def batches(aux_view):
+        kwargs = dict(data_dir=kanjivg_data_dir, augmentation=AUX_AUG, aux_view=aux_view)
+        plain = pipeline.load("kanjivg", "validation", 64, 16, shuffle=True, repeat=True,
+                              seed=3, **kwargs)[0].take(2)
+        bucketed = pipeline.load("kanjivg", "validation", 64, 16, shuffle=True, repeat=True,
+                                 seed=5, length_buckets=(24, 32, 40), skip_batches=1,
+                                 **kwargs)[0].take(2)
+        sources = [dict(name="kanjivg", split="validation", data_dir=kanjivg_data_dir),
+                   dict(name="kanjivg", split="train[:5%]", data_dir=kanjivg_data_dir)]
+        mixture = pipeline.load_mixture(sources, 64, 16, seed=1, weights=(3, 1),
+                                        augmentation=AUX_AUG, aux_view=aux_view)[0].take(2)
+        return [b for ds in (plain, bucketed, mixture) for b in ds]
+
+    off, on = batches(False), batches(True)
+    assert len(off) == len(on) == 6
+    for without, with_aux in zip(off, on):
+        assert set(with_aux) == set(without) | {"image_aux"} and "stroke5_aux" not in with_aux
+        for key in without:
+            np.testing.assert_array_equal(with_aux[key].numpy(), without[key].numpy(), key)
+        aux, image = with_aux["image_aux"].numpy(), with_aux["image"].numpy()
+        assert aux.dtype == np.uint8 and aux.shape == image.shape
+        # A second view, not a copy of the first: nearly every image differs clearly.
+        diff = np.abs(aux.astype(int) - image.astype(int)).reshape(len(aux), -1).max(axis=1)
+        assert (diff > 64).mean() > 0.9
+        assert (aux < 128).any(axis=(1, 2, 3)).all()  # Ink in every second view.
+    # Bucketing cuts the targets, never the second view's strokes (rendered uncut).
+    assert any(b["stroke5"].shape[1] < 65 for b in on[2:4])
+
+
+def test_aux_view_is_the_rendering_of_an_independent_augmentation_of_the_same_strokes(
+        kanjivg_data_dir):
+    """image_aux of example i is exactly the rendering of the raw strokes of example i
+    augmented with views.aux_key (the first view's key + "/aux") and index i."""
+    kwargs = dict(data_dir=kanjivg_data_dir, shuffle=True, repeat=True, seed=4)
+    ds, info = pipeline.load("kanjivg", "validation", 64, 16, augmentation=AUX_AUG,
+                             aux_view=True, **kwargs)
+    raw = pipeline.load("kanjivg", "validation", 64, 16, **kwargs)[0]  # Same order, unaugmented.
+    key, checked = views.aux_key(4, 0, 0), 0
+    for b, (batch, plain) in enumerate(zip(ds.take(2), raw.take(2))):
+        for j in range(16):
+            n, s5 = int(plain["length"][j]), plain["stroke5"][j].numpy()
+            stroke3 = np.concatenate([s5[1:n + 1, :2] * info.stroke_scale, s5[1:n + 1, 3:4]], 1)
+            second = views.aux_strokes(tf.constant(stroke3), tf.constant(b * 16 + j, tf.int64),
+                                       key, AUX_AUG, info.stroke_scale)
+            image = rasterize.render_images(views.aux_stroke5(second, 64)[None], 28)[0]
+            diff = np.abs(image.numpy().astype(int) - batch["image_aux"][j].numpy().astype(int))
+            assert diff.max() <= 1, (b, j)
+            # The first view is the same strokes under the other key: not the same image.
+            first = views.aux_strokes(tf.constant(stroke3), tf.constant(b * 16 + j, tf.int64),
+                                      zlib.crc32(b"4/0/0") & 0x7FFFFFFF, AUX_AUG,
+                                      info.stroke_scale)
+            first = rasterize.render_images(views.aux_stroke5(first, 64)[None], 28)[0]
+            np.testing.assert_allclose(first.numpy().astype(int),
+                                       batch["image"][j].numpy().astype(int), atol=1)
+            checked += 1
+    assert checked == 32
+
+
+def test_aux_view_needs_rendered_images_and_an_active_augmentation(kanjivg_data_dir,
+                                                                   monkeypatch):
+    with pytest.raises(ValueError, match="'kanjivg': the second view needs an active "
+                                         "augmentation"):
+        pipeline.load("kanjivg", "validation", 64, 8, data_dir=kanjivg_data_dir, aux_view=True)
+    prepare = pipeline.prepare
+
+    def stored(*args, **kwargs):  # As Sketchy: images stored, not rendered from the strokes.
+        builder, info = prepare(*args, **kwargs)
+        return builder, dataclasses.replace(info, rendered=False)
+
+    monkeypatch.setattr(pipeline, "prepare", stored)
+    with pytest.raises(ValueError, match="dataset 'kanjivg' stores its images"):
+        pipeline.load_mixture([dict(name="kanjivg", split="validation",
+                                    data_dir=kanjivg_data_dir)], 64, 8,
+                              augmentation=AUX_AUG, aux_view=True)
+
+
+def test_trim_batch_leaves_the_second_views_strokes_whole():
+    s5 = tf.tile(tf.constant([[strokes.END_TOKEN]], tf.float32), [2, 65, 1])
+    batch = {"stroke5": s5, "stroke5_aux": s5, "length": tf.constant([3, 5])}
+    trimmed = pipeline.trim_batch(batch, 64)
+    assert trimmed["stroke5"].shape == (2, 7, 5) and trimmed["stroke5_aux"].shape == (2, 65, 5)
+
+
+def test_unbatched_examples_have_a_second_view_too(kanjivg_data_dir):
+    ds, _ = pipeline.load("kanjivg", "validation", 64, None, data_dir=kanjivg_data_dir,
+                          augmentation=AUX_AUG, aux_view=True)
+    example = next(iter(ds))
+    assert example["image_aux"].shape == example["image"].shape == (28, 28, 1)

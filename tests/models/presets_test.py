@@ -54,3 +54,22 @@ def test_bad_names_are_reported():
         presets.build_model("cpu", rnn_size=3)
     with pytest.raises(ValueError, match="unknown encoder"):
         presets.build_model("cpu", encoder="vgg")
+
+
+def test_aux_contrastive_fields_pass_through():
+    from sketchembednet.configs import base
+
+    fields = presets.resolve_config("tiny")
+    assert (fields["aux_contrastive_weight"], fields["aux_projection_dim"],
+            fields["aux_temperature"]) == (0.0, 128, 0.1)
+    model = presets.build_model("tiny", aux_contrastive_weight=0.2, aux_projection_dim=12,
+                                aux_temperature=0.3)
+    assert (model.aux_contrastive_weight, model.aux_projection_dim,
+            model.aux_temperature) == (0.2, 12, 0.3)
+    assert model.aux_projection.units == 12
+    assert presets.build_model("tiny").aux_hidden is None
+    config = base.model_config("cpu", aux_contrastive_weight=0.1)
+    assert config.aux_contrastive_weight == 0.1 and config.aux_temperature == 0.1
+    # The baselines ignore the fields (configs.checks refuses them there).
+    assert type(presets.build_model("tiny", kind="contrastive",
+                                    aux_contrastive_weight=0.1)).__name__ == "ContrastiveEmbedNet"

@@ -21,6 +21,7 @@ import tensorflow as tf
 from sketchembednet import distribute
 from sketchembednet import export
 from sketchembednet import trainer
+from sketchembednet import wall_clock
 from sketchembednet.configs import checks
 from sketchembednet.configs import demo
 from sketchembednet.evaluation import loading
@@ -225,3 +226,51 @@ def test_clis_report_user_errors_in_one_line(kanjivg_data_dir, tmp_path):
         assert result.stderr.strip().splitlines()[-1] == expected
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def _files(workdir, names):
+    return {name: (workdir / name).read_bytes() for name in names}
+
+
+def test_wall_budget_stops_early_with_outputs_and_a_rerun_trains_no_further(
+        kanjivg_data_dir, tmp_path):
+    config = tiny(kanjivg_data_dir, num_steps=100_000, steps_per_loop=5, log_every=5,
+                  checkpoint_every=1_000)
+    config.train.max_wall_minutes = 0.05  # 3 s: the first inner loop (tracing) spends it.
+    result = run(config, tmp_path)
+    step = result["train/step"]
+    assert 0 < step < 100_000 and step % 5 == 0  # At the end of an inner loop.
+    saved = json.loads((tmp_path / "train_result.json").read_text())
+    for record in (result, saved):
+        assert record["stop_reason"] == "wall_budget" and record["stopped_at_step"] == step
+        assert record["counted_wall_seconds"] >= 3.0
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(f"ckpt-{step}")
+    clock = json.loads((tmp_path / wall_clock.WALL_CLOCK_JSON).read_text())["seconds_at_step"]
+    assert clock[str(step)] >= 3.0 and clock["0"] == 0.0
+    outputs = ("train_result.json", "model.weights.h5", "samples.png", "checkpoints/checkpoint",
+               wall_clock.WALL_CLOCK_JSON)
+    before = _files(tmp_path, outputs)
+    again = run(config, tmp_path)  # The budget is spent: it only reports.
+    assert again["train/steps_run"] == 0 and again["train/step"] == step
+    assert again["stop_reason"] == "wall_budget"
+    assert _files(tmp_path, outputs) == before
+    assert checkpoints.checkpoint_paths(str(tmp_path / "checkpoints"))[-1].endswith(f"-{step}")
+
+
+def test_a_resumed_run_counts_the_wall_time_of_earlier_runs(kanjivg_data_dir, tmp_path):
+    config = tiny(kanjivg_data_dir, num_steps=10, steps_per_loop=5, checkpoint_every=5)
+    first = run(config, tmp_path)
+    assert first["stop_reason"] == "num_steps" and first["stopped_at_step"] == 10
+    spent = json.loads((tmp_path / wall_clock.WALL_CLOCK_JSON).read_text())["seconds_at_step"]["10"]
+    assert spent > 1.0
+    config.train.num_steps = 100_000
+    config.train.max_wall_minutes = 0.99 * spent / 60  # Less than the first run took.
+    assert run(config, tmp_path)["train/steps_run"] == 0
+    config.train.max_wall_minutes = (spent + 2.0) / 60  # Two seconds more.
+    more = run(config, tmp_path)
+    assert more["stop_reason"] == "wall_budget" and 5 <= more["train/steps_run"] < 99_990
+    assert more["counted_wall_seconds"] >= spent + 2.0
+    # Well under the budget's count had the resumed run started its clock at 0.
+    assert more["train/wall_seconds"] < more["counted_wall_seconds"]
+    saved = json.loads((tmp_path / "train_result.json").read_text())
+    assert saved["total_steps_run"] == 10 + more["train/steps_run"]
