@@ -21,8 +21,9 @@ interrupted and re-run), given the same wall-clock budget:
    (``omniglot_strokes/lake_small``). ``--baseline=NAME=PATH`` adds a finished run or
    an export (e.g. the shipped model) evaluated the same way.
 
-Each row leaves ``<root>/<slug>/{probe,run}/`` and ``<root>/<slug>/eval.json``; a row
-with an ``eval.json`` is not run again. The Markdown table replaces the text between
+Rows are trained and evaluated one after the other, and the table is rewritten after
+each. Each row leaves ``<root>/<slug>/{probe,run}/`` and ``<root>/<slug>/eval.json``; a
+row with an ``eval.json`` is not run again. The Markdown table replaces the text between
 ``<!-- ablation:begin -->`` and ``<!-- ablation:end -->`` in ``--docs``.
 """
 
@@ -230,34 +231,49 @@ def replace_block(path: str, block: str) -> None:
         f.write(text)
 
 
-def main(argv):
-    del argv
-    rows = parse_pairs(FLAGS.row, "row") if FLAGS.row else list(ROWS)
-    baselines = parse_pairs(FLAGS.baseline, "baseline")
-    minutes = FLAGS.minutes
-    workdirs = [(name, changes, train_row(name, changes, minutes)) for name, changes in rows]
-    if FLAGS.train_only:
-        return
-    sets = None
-    table = []
-    for name, changes, path in [(n, None, p) for n, p in baselines] + workdirs:
-        eval_path = os.path.join(FLAGS.root, slug(name), "eval.json")
-        record = jsonio.read_json(eval_path)
-        if record is None:
-            sets = sets or evaluation_sets()
-            record = dict(name=name, changes=changes, path=path, trained=changes is not None,
-                          facts=run_facts(path), results=evaluate(path, sets))
-            os.makedirs(os.path.dirname(eval_path), exist_ok=True)
-            jsonio.write_json(eval_path, record)
-        table.append(record)
+def evaluated(name: str, changes: str | None, path: str, sets: dict) -> dict:
+    """A row's record (``<root>/<slug>/eval.json``), evaluating it the first time.
+
+    ``sets`` caches :func:`evaluation_sets` (loaded on the first evaluation).
+    """
+    eval_path = os.path.join(FLAGS.root, slug(name), "eval.json")
+    record = jsonio.read_json(eval_path)
+    if record is None:
+        if not sets:
+            sets.update(evaluation_sets())
+        record = dict(name=name, changes=changes, path=path, trained=changes is not None,
+                      facts=run_facts(path), results=evaluate(path, sets))
+        os.makedirs(os.path.dirname(eval_path), exist_ok=True)
+        jsonio.write_json(eval_path, record)
+    return record
+
+
+def report(table: list[dict], minutes: float) -> None:
+    """Prints the table so far and writes it to ``--docs`` and ``--json``."""
     command = "python tools/ablate.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     block = markdown(table, minutes, FLAGS.episodes, command)
-    print(block)
+    print(block, flush=True)
     if FLAGS.docs:
         replace_block(FLAGS.docs, block)
     if FLAGS.json:
         jsonio.write_json(FLAGS.json, dict(minutes=minutes, episodes=FLAGS.episodes,
                                             rows=table, command=command))
+
+
+def main(argv):
+    del argv
+    rows = parse_pairs(FLAGS.row, "row") if FLAGS.row else list(ROWS)
+    minutes, sets, table = FLAGS.minutes, {}, []
+    if not FLAGS.train_only:
+        table = [evaluated(name, None, path, sets)
+                 for name, path in parse_pairs(FLAGS.baseline, "baseline")]
+    for name, changes in rows:  # Row by row: each is reported as soon as it is done.
+        done = os.path.exists(os.path.join(FLAGS.root, slug(name), "eval.json"))
+        path = os.path.join(FLAGS.root, slug(name), "run") if done else train_row(
+            name, changes, minutes)
+        if not FLAGS.train_only:
+            table.append(evaluated(name, changes, path, sets))
+            report(table, minutes)
 
 
 if __name__ == "__main__":
