@@ -170,6 +170,16 @@ def test_ablation_table_marks_the_row_chosen_on_half_0_and_replaces_its_block(tm
     assert ablate.slug("+ Hershey + hanzi, augmented") == "hershey_hanzi_augmented"
 
 
+def test_ablation_probe_rate_ignores_the_compiling_first_loops():
+    ablate = _load_tool("ablate")
+    log = "\n".join(f"I1205 trainer.py:362] step {50 * i}: {{'train/loss': 1.0, "
+                     f"'train/steps_per_sec': {rate}, 'train/step': {50 * i}}}"
+                     for i, rate in enumerate((0.5, 0.9, 3.4, 3.3, 3.6, 3.5), 1))
+    assert ablate.steady_rate(log) == pytest.approx(3.5)  # median of 3.3, 3.6, 3.5
+    with pytest.raises(ValueError, match="steps_per_sec"):
+        ablate.steady_rate("no rates here")
+
+
 def test_ablation_config_rows():
     from sketchembednet.configs import ablation
 

@@ -9,7 +9,8 @@ Every row is an ordinary training run of ``--config=ablation:<changes>`` through
 ``python -m sketchembednet.train`` (so it resumes where it stopped if the tool is
 interrupted and re-run), given the same wall-clock budget:
 
-1. a 150-step probe run measures the row's steps/s on this machine;
+1. a 300-step probe run measures the row's steady steps/s on this machine (the
+   median logged rate of its second half);
 2. the run's length is set to what fits ``--minutes`` at that speed (the α and
    learning-rate schedules follow it, ``configs/ablation.py``), and
    ``train.max_wall_minutes`` stops it at the budget in any case;
@@ -52,7 +53,7 @@ ROWS = (
     ("+ ..., augmented, mid decoder", "hershey,hanzi,aug,mid"),
     ("+ ..., augmented, aux contrastive", "hershey,hanzi,aug,aux"),
 )
-PROBE_STEPS = 150
+PROBE_STEPS = 300
 SETTINGS = ((20, 1), (5, 1))
 BEGIN, END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 
@@ -106,31 +107,50 @@ def parse_pairs(values, what: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _train(changes: str, steps: int, workdir: str, extra_flags=()) -> None:
-    """One ``python -m sketchembednet.train`` run (it resumes an existing workdir)."""
+def _train(changes: str, steps: int, workdir: str, extra_flags=(), capture: bool = False) -> str:
+    """One ``python -m sketchembednet.train`` run (it resumes an existing workdir); returns
+    its log when ``capture`` (it is also written to ``<workdir>.log``)."""
     arg = ",".join(p for p in (changes, f"steps={steps}") if p)
     command = [sys.executable, "-m", "sketchembednet.train", f"--config=ablation:{arg}",
                f"--workdir={workdir}", *extra_flags]
     logging.info("running %s", " ".join(shlex.quote(c) for c in command))
-    subprocess.run(command, check=True)
+    if not capture:
+        subprocess.run(command, check=True)
+        return ""
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    with open(workdir + ".log", "w") as f:
+        f.write(done.stderr)
+    return done.stderr
+
+
+def steady_rate(log: str) -> float:
+    """The median of a training log's logged steps/s over its second half (the first
+    loops compile a graph per length bucket).
+
+    Example:
+      >>> log = " ".join(f"{{'train/steps_per_sec': {r}}}" for r in (1.0, 3.0, 3.5))
+      >>> steady_rate(log)
+      3.25
+    """
+    rates = [float(r) for r in re.findall(r"'train/steps_per_sec': ([0-9.]+)", log)]
+    if not rates:
+        raise ValueError("no 'train/steps_per_sec' in the probe run's log")
+    late = sorted(rates[len(rates) // 2:])
+    middle = len(late) // 2
+    return late[middle] if len(late) % 2 else (late[middle - 1] + late[middle]) / 2
 
 
 def steps_for_budget(changes: str, row_dir: str, minutes: float) -> dict:
-    """Measures the row's steps/s with a short probe run; the steps that fit ``minutes``.
-
-    The probe's rate is taken over its last logged interval (compilation excluded);
-    the run is given 97% of the budget's steps, and the wall-time stop catches the rest.
-    """
+    """Measures the row's steady steps/s with a short probe run; the steps that fit
+    ``minutes`` at that rate (the wall-time stop ends the run at the budget in any case)."""
     path = os.path.join(row_dir, "budget.json")
     known = jsonio.read_json(path)
     if known:
         return known
-    probe = os.path.join(row_dir, "probe")
-    _train(changes, PROBE_STEPS, probe)
-    result = jsonio.read_json(os.path.join(probe, "train_result.json"))
-    rate = float(result["train/steps_per_sec"])
+    rate = steady_rate(_train(changes, PROBE_STEPS, os.path.join(row_dir, "probe"),
+                              capture=True))
     budget = dict(steps_per_sec=rate, minutes=minutes,
-                  steps=max(int(0.97 * minutes * 60 * rate), PROBE_STEPS))
+                  steps=max(int(minutes * 60 * rate), PROBE_STEPS))
     jsonio.write_json(path, budget)
     return budget
 
