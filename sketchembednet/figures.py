@@ -23,10 +23,14 @@ skipped). It writes into ``--out``:
   drawings (numerosity, placement, containment, distance/angle/size) with linear
   readouts, and embedding arithmetic (snowman - circle + square), decoded
   (``sketchembednet.evaluation.structure``);
+* ``omniglot_map.png``: UMAP of unseen Omniglot alphabets (``--alphabets``), coloured by
+  character, with each character's nearest-neighbour accuracy in the embedding
+  (``sketchembednet.evaluation.omniglot_map``; needs the Omniglot npz);
 * ``results.json`` (every number) and ``index.md`` (the pictures with their numbers).
 
 The models are trained on Quick, Draw! for these figures to mean what the paper's do
-(``--config=quickdraw_shared``); any SketchEmbedNet workdir works.
+(``--config=quickdraw_shared``); any SketchEmbedNet workdir works, and so does an export
+folder (``--workdir=exported/<name>``: the model rebuilt with the exported weights).
 """
 
 from __future__ import annotations
@@ -39,11 +43,12 @@ import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 
 from sketchembednet import cli
 from sketchembednet import paths
 
-SECTIONS = ("generation", "recognisability", "structure")
+SECTIONS = ("generation", "recognisability", "structure", "omniglot_map")
 HELD_OUT = ("validation", "test")
 
 
@@ -126,7 +131,23 @@ def index_markdown(result: dict, command: str) -> str:
                   if r.get("examples")]
         lines.append("")
     lines += _structure_lines(result.get("structure"))
+    lines += _omniglot_map_lines(result.get("omniglot_map"))
     return "\n".join(lines)
+
+
+def _omniglot_map_lines(info) -> list:
+    if not info:
+        return []
+    lines = ["## Unseen Omniglot alphabets", "",
+             f"{info['method'].upper()} of μ per alphabet, coloured by character (one drawing "
+             "of each at the median of its points). Leave-one-out nearest-neighbour accuracy "
+             "of the characters in the embedding (cosine):", "",
+             f"![Omniglot alphabets]({info['figure']})", "",
+             "| alphabet | characters x drawers | 1-NN accuracy | chance |", "|---|---|---|---|"]
+    for name, a in info["alphabets"].items():
+        lines.append(f"| {name} | {a['characters']} x {a['drawings'] // a['characters']} | "
+                     f"{_percent(a['nn_accuracy'])} | {_percent(a['chance'])} |")
+    return lines + [""]
 
 
 def _structure_lines(structure) -> list:
@@ -159,15 +180,21 @@ def _structure_lines(structure) -> list:
 
 def define_flags() -> None:
     """Defines the CLI's flags (in ``run``: tests import this module beside other CLIs)."""
-    flags.DEFINE_string("workdir", None, "Training workdir of a SketchEmbedNet.", required=True)
+    from sketchembednet.evaluation import omniglot_map
+
+    flags.DEFINE_string("workdir", None, "Training workdir or export folder of a SketchEmbedNet.",
+                        required=True)
     flags.DEFINE_string("quickdraw_dir", None,
-                        "Folder of Quick, Draw! simplified <class>.ndjson files.", required=True)
+                        "Folder of Quick, Draw! simplified <class>.ndjson files (needed by "
+                        "every section but omniglot_map).")
     flags.DEFINE_string("omniglot_npz", None,
                         "images_background.npz (default: the shared data pack's, if present).")
     flags.DEFINE_string("out", None, "Folder for the PNGs, results.json and index.md.",
                         required=True)
     flags.DEFINE_list("sections", list(SECTIONS), "Which experiments to run.")
     flags.DEFINE_integer("seed", 0, "Seed of every sample, split and projection.")
+    flags.DEFINE_list("alphabets", list(omniglot_map.DEFAULT_ALPHABETS),
+                      "Omniglot background alphabets of omniglot_map.png.")
     flags.DEFINE_integer("min_seen_per_class", 20,
                          "Seen classes need this many held-out drawings (recognisability).")
 
@@ -204,15 +231,22 @@ def main(argv):
     del argv
     from sketchembednet.data import quickdraw
     from sketchembednet.evaluation import generation
-    from sketchembednet.evaluation import loading
+    from sketchembednet.evaluation import omniglot_map
     from sketchembednet.evaluation import structure
-    from sketchembednet.evaluation.structure_readouts import model_image_shape
+    from sketchembednet.evaluation.structure_readouts import embed_images, model_image_shape
 
     values = flags.FLAGS
     unknown = set(values.sections) - set(SECTIONS)
     if unknown:
         raise app.UsageError(f"--sections: unknown {sorted(unknown)}; choose from {SECTIONS}")
-    model, _, checkpoint = loading.model_from_workdir(values.workdir)
+    if set(values.sections) - {"omniglot_map"} and not values.quickdraw_dir:
+        raise app.UsageError("--quickdraw_dir is needed by the sections "
+                             f"{sorted(set(values.sections) - {'omniglot_map'})}")
+    known = omniglot_map.alphabet_labels()
+    if "omniglot_map" in values.sections and set(values.alphabets) - set(known):
+        raise app.UsageError(f"--alphabets: unknown {sorted(set(values.alphabets) - set(known))}"
+                             f"; choose from {', '.join(known)}")
+    model, checkpoint = _load(values.workdir)
     if not hasattr(model, "sample"):
         raise app.UsageError(f"{values.workdir}: a {type(model).__name__} cannot draw; "
                              "figures need a SketchEmbedNet workdir")
@@ -220,11 +254,13 @@ def main(argv):
     out, seed = values.out, values.seed
     os.makedirs(out, exist_ok=True)
     result = {"workdir": values.workdir, "checkpoint": checkpoint, "seed": seed,
-              "generation": None, "recognisability": {}, "structure": None}
-    qd = _quickdraw_sets(values.quickdraw_dir, image_size, values.min_seen_per_class)
+              "generation": None, "recognisability": {}, "structure": None,
+              "omniglot_map": None}
+    qd = (_quickdraw_sets(values.quickdraw_dir, image_size, values.min_seen_per_class)
+          if values.quickdraw_dir else None)
+    omniglot = _omniglot(values.omniglot_npz, image_size)
     if "generation" in values.sections:
         sets = {"seen classes (held-out drawings)": qd["seen"], "unseen classes": qd["unseen"]}
-        omniglot = _omniglot(values.omniglot_npz, image_size)
         if omniglot is not None:
             sets["Omniglot (unseen dataset)"] = omniglot
         result["generation"] = generation.run(model, sets, out, seed=seed)
@@ -233,7 +269,27 @@ def main(argv):
     if "structure" in values.sections:
         drawings = quickdraw.read_simplified_folder(values.quickdraw_dir, None)
         result["structure"] = structure.run(model, drawings, out, seed=seed)
+    if "omniglot_map" in values.sections:
+        if omniglot is None:
+            logging.warning("omniglot_map skipped: no --omniglot_npz and no shared %s",
+                            "images_background.npz")
+        else:
+            result["omniglot_map"] = omniglot_map.run(
+                lambda images: embed_images(model, images), omniglot,
+                os.path.join(out, "omniglot_map.png"), alphabets=values.alphabets, seed=seed)
     _write_outputs(out, result)
+
+
+def _load(path: str):
+    """``(model, checkpoint)`` of a training workdir or of an export folder."""
+    from sketchembednet.evaluation import loading
+    from sketchembednet.models import exported
+
+    if exported.is_export(path):
+        info = exported.read_export_config(path)["export"]
+        return exported.load_for_finetuning(path), info.get("checkpoint") or path
+    model, _, checkpoint = loading.model_from_workdir(path)
+    return model, checkpoint
 
 
 def run():
