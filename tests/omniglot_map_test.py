@@ -79,3 +79,9 @@ def test_subset_names_the_problem():
     with pytest.raises(ValueError, match="fake: holds no drawing of Greek"):
         omniglot_map.alphabet_subset(data, "Greek")
     assert omniglot_map.alphabet_subset(data, "Arcadian", max_characters=1).num_classes == 1
+
+
+def test_docstring_examples():
+    import doctest
+
+    assert doctest.testmod(omniglot_map).failed == 0
