@@ -525,6 +525,11 @@ def test_model_card_names_every_mixed_source_and_its_licence():
             "in proportion to their sizes") in card
     assert "CC BY-SA 3.0" in card and "CC BY 4.0" in card
     assert "## Notes" not in card
+    config["dataset"]["mix"] += [{"name": "hershey", "split": "train"},
+                                 {"name": "hanzi_medians", "split": "train"}]
+    card = model_card.model_card(config, info, "no evaluation\n")
+    assert "Arphic Public License" in card and "A. V. Hershey" in card
+    assert "records no licence" not in card
 
 
 def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):

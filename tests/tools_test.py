@@ -196,3 +196,11 @@ def test_ablation_config_rows():
         ablation.get_config("aux")
     with pytest.raises(ValueError, match="unknown change"):
         ablation.get_config("hersey")
+    baseline = ablation.get_config("hershey,aug,conv_vae,steps=300")
+    assert (baseline.model.kind, baseline.model.kl_weight) == ("conv_vae", 1.0)
+    assert [s["name"] for s in baseline.dataset.mix] == ["quickdraw/paper_300_ndjson", "hershey"]
+    assert baseline.dataset.augment.rotation == ablation.AUGMENT["rotation"]
+    assert ablation.get_config("contrastive").model.kind == "contrastive"
+    for arg in ("conv_vae,contrastive", "aug,aux,contrastive", "mid,conv_vae"):
+        with pytest.raises(ValueError, match="one baseline kind"):
+            ablation.get_config(arg)

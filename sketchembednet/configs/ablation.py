@@ -15,6 +15,9 @@ in proportion to their sizes. The argument adds comma-separated changes:
 * ``mid``: the decoder between ``cpu`` and ``paper`` (HyperLSTM 512/128/32, M = 30);
 * ``aux``: the auxiliary contrastive term (``model.aux_contrastive_weight`` =
   :data:`AUX_WEIGHT`, InfoNCE between two augmented renderings; needs ``aug``);
+* ``conv_vae`` / ``contrastive``: the baseline of that kind instead of SketchEmbedNet,
+  on the same data and augmentation (the model card's baselines; not with ``mid`` or
+  ``aux``, which change SketchEmbedNet's decoder and objective);
 * ``steps=N``: the run's length (default 9,000, the shipped model's). The schedules
   follow it as in ``pretrained``: α +0.05 every N / 30 steps (0.5 at a third), the
   learning rate x0.85 every N / 3 steps.
@@ -40,7 +43,8 @@ AUX_WEIGHT = 0.1
 MID = dict(rnn_units=512, hyper_units=128, hyper_embedding_size=32, num_mixtures=30)
 HERSHEY = dict(name="hershey", split="train")
 HANZI = dict(name="hanzi_medians", split="train", manual_dir="{shared_data}/hanzi_writer_data")
-CHANGES = ("hershey", "hanzi", "aug", "b256", "mid", "aux")
+KINDS = ("conv_vae", "contrastive")
+CHANGES = ("hershey", "hanzi", "aug", "b256", "mid", "aux") + KINDS
 
 
 def parse(arg: str) -> tuple[set, int]:
@@ -61,6 +65,10 @@ def parse(arg: str) -> tuple[set, int]:
                          f"{', '.join(CHANGES)} and steps=N")
     if "aux" in changes and "aug" not in changes:
         raise ValueError(f"ablation:{arg}: aux needs aug (two different views of a drawing)")
+    kinds = changes & set(KINDS)
+    if len(kinds) > 1 or (kinds and changes & {"mid", "aux"}):
+        raise ValueError(f"ablation:{arg}: one baseline kind ({' or '.join(KINDS)}) at most, "
+                         "and not with mid or aux (SketchEmbedNet's decoder and objective)")
     if steps <= 0:
         raise ValueError(f"ablation:{arg}: steps must be positive")
     return changes, steps
@@ -68,7 +76,7 @@ def parse(arg: str) -> tuple[set, int]:
 
 def get_config(arg: str = ""):
     changes, steps = parse(arg)
-    c = pretrained.get_config("small")
+    c = pretrained.get_config(",".join(["small", *sorted(changes & set(KINDS))]))
     if "mid" in changes:
         kind = c.model.kind
         c.model = base.model_config("cpu", mask_after_end=True, precision="mixed_bfloat16",

@@ -16,6 +16,11 @@ _LICENCES = (  # (dataset name prefix, training data and licence)
                 "licensed under CC BY-SA 3.0"),
     ("quickdraw", "The Quick, Draw! dataset (Google, https://quickdraw.withgoogle.com/data), "
                   "licensed under CC BY 4.0"),
+    ("hershey", "The Hershey fonts (Dr. A. V. Hershey, U.S. National Bureau of Standards; "
+                "`.jhf` format by James Hurt, Cognition, Inc.), via the `Hershey-Fonts` "
+                "package (MIT): free for any use with this acknowledgement"),
+    ("hanzi_medians", "Make Me a Hanzi stroke medians (`hanzi-writer-data`, derived from "
+                      "Arphic fonts), licensed under the Arphic Public License"),
     ("omniglot", "Omniglot (Lake, Salakhutdinov & Tenenbaum 2015), MIT licence"),
     ("sketchy", "The Sketchy database (Sangkloy et al. 2016); this project records no "
                 "licence for it: check the dataset's own terms before redistributing"),

@@ -18,6 +18,21 @@ from sketchembednet.tuning.options import SearchOptions
 VAL_SPLIT_SEED = 0  # Seed of the class permutation that halves the Omniglot background set.
 
 
+def half_classes(classes, half: int, seed: int = VAL_SPLIT_SEED) -> np.ndarray:
+    """The sorted classes of one half (:func:`omniglot_half`'s rule), for callers that read
+    the pages themselves (e.g. ``tools/page_check.py`` feeding raw pages to ``hub.load``).
+
+    Example:
+      >>> half_classes(np.arange(5), 0).tolist(), half_classes(np.arange(5), 1).tolist()
+      ([2, 3, 4], [0, 1])
+    """
+    if half not in (0, 1):
+        raise ValueError(f"half must be 0 or 1, got {half}")
+    order = np.random.default_rng(seed).permutation(np.asarray(classes))
+    first = (len(order) + 1) // 2
+    return np.sort(order[:first] if half == 0 else order[first:])
+
+
 def omniglot_half(npz_path, half: int = 0, image_size: int = 28, seed: int = VAL_SPLIT_SEED):
     """Half of the Omniglot background classes, by a seeded permutation of the classes.
 
@@ -40,11 +55,7 @@ def omniglot_half(npz_path, half: int = 0, image_size: int = 28, seed: int = VAL
     if half not in (0, 1):
         raise ValueError(f"half must be 0 or 1, got {half}")
     data = datasets.omniglot_background(npz_path, image_size)
-    classes = np.unique(data.labels)
-    order = np.random.default_rng(seed).permutation(classes)
-    first = (len(classes) + 1) // 2
-    chosen = np.sort(order[:first] if half == 0 else order[first:])
-    keep = np.isin(data.labels, chosen)
+    keep = np.isin(data.labels, half_classes(np.unique(data.labels), half, seed))
     return datasets.LabelledImages(data.images[keep], data.labels[keep],
                                    name=f"omniglot_background half {half} (seed {seed})")
 
