@@ -161,7 +161,7 @@ def test_ablation_table_marks_the_row_chosen_on_half_0_and_replaces_its_block(tm
     # The best *trained* row on the selection half is marked, not the baseline, and not
     # the best on the reporting half.
     assert "**72.50 ± 1.00**" in lines["b"] and "**" not in lines["a"] + lines["shipped"]
-    assert "900 × 64 | 25.2 min" in lines["a"] and "| n/a |" in lines["shipped"]
+    assert "900 × 64 | 25.2 min (0.60) |" in lines["a"] and "| n/a |" in lines["shipped"]
     doc = tmp_path / "results.md"
     doc.write_text(f"intro\n{ablate.BEGIN}\nold\n{ablate.END}\noutro\n")
     ablate.replace_block(str(doc), table)

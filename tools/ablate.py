@@ -224,7 +224,7 @@ def markdown(rows: list[dict], minutes: float, episodes: int, command: str) -> s
         f"row), {episodes} episodes per setting, mean ± 95% CI. Rows are chosen on "
         "background half 0 and reported on half 1 and the stroke-rendered background set.",
         "", "```bash", command, "```", "",
-        "| row | sources | steps × batch | wall | " + " | ".join(keys) + " |",
+        "| row | sources | steps × batch | wall (steps/s) | " + " | ".join(keys) + " |",
         "|---" * (4 + len(keys)) + "|"]
     for row in rows:
         facts = row["facts"]
@@ -232,7 +232,8 @@ def markdown(rows: list[dict], minutes: float, episodes: int, command: str) -> s
                  (row["results"][k] for k in keys)]
         if row is best:
             cells[0] = f"**{cells[0]}**"
-        wall = "n/a" if facts["minutes"] is None else f"{facts['minutes']:.1f} min"
+        wall = ("n/a" if not facts["minutes"] else
+                f"{facts['minutes']:.1f} min ({facts['steps'] / facts['minutes'] / 60:.2f})")
         lines.append(f"| {row['name']} | {', '.join(facts['sources'])} | "
                      f"{facts['steps']} × {facts['batch']} | {wall} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
