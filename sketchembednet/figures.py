@@ -258,7 +258,8 @@ def main(argv):
               "omniglot_map": None}
     qd = (_quickdraw_sets(values.quickdraw_dir, image_size, values.min_seen_per_class)
           if values.quickdraw_dir else None)
-    omniglot = _omniglot(values.omniglot_npz, image_size)
+    omniglot = (_omniglot(values.omniglot_npz, image_size)
+                if {"generation", "omniglot_map"} & set(values.sections) else None)
     if "generation" in values.sections:
         sets = {"seen classes (held-out drawings)": qd["seen"], "unseen classes": qd["unseen"]}
         if omniglot is not None:
