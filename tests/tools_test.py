@@ -180,6 +180,15 @@ def test_ablation_probe_rate_ignores_the_compiling_first_loops():
         ablate.steady_rate("no rates here")
 
 
+def test_ablation_headroom_plans_more_steps_than_fit():
+    ablate = _load_tool("ablate")
+    assert ablate.planned_steps(3.0, 25.0) == 4500
+    assert ablate.planned_steps(3.0, 25.0, headroom=1.1) == 4950
+    assert ablate.planned_steps(0.01, 1.0) == ablate.PROBE_STEPS  # never below the probe
+    with pytest.raises(ValueError, match="headroom=0.9"):
+        ablate.planned_steps(3.0, 25.0, headroom=0.9)
+
+
 def test_ablation_config_rows():
     from sketchembednet.configs import ablation
 

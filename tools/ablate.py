@@ -11,9 +11,13 @@ interrupted and re-run), given the same wall-clock budget:
 
 1. a 300-step probe run measures the row's steady steps/s on this machine (the
    median logged rate of its second half);
-2. the run's length is set to what fits ``--minutes`` at that speed (the α and
-   learning-rate schedules follow it, ``configs/ablation.py``), and
-   ``train.max_wall_minutes`` stops it at the budget in any case;
+2. the run's length is set to what fits ``--minutes`` at that speed, times
+   ``--headroom`` (the α and learning-rate schedules follow it,
+   ``configs/ablation.py``), and ``train.max_wall_minutes`` stops it at the budget in
+   any case. The machine's speed drifts (by up to 30% here), so a run planned at the
+   probe's rate can end on its steps well before the budget; ``--headroom=1.1`` plans
+   10% more steps than fit, so that a long run ends on time (at about 91% of its
+   schedule if the speed holds);
 3. the trained encoder is evaluated by the project's few-shot evaluator on the
    Omniglot **background** pages framed by the input preprocessor (as the exported
    encoder frames them), split into two halves of the classes
@@ -80,6 +84,8 @@ def define_flags() -> None:
     flags.DEFINE_string("docs", None, "Markdown file whose ablation block is replaced.")
     flags.DEFINE_string("json", None, "Write every row's numbers here.")
     flags.DEFINE_bool("train_only", False, "Train the rows; evaluate nothing.")
+    flags.DEFINE_float("headroom", 1.0, "Plan this many times the steps that fit the budget "
+                       "at the probe's rate (> 1: the run ends on time, not on steps).")
 
 
 def slug(name: str) -> str:
@@ -140,17 +146,34 @@ def steady_rate(log: str) -> float:
     return late[middle] if len(late) % 2 else (late[middle - 1] + late[middle]) / 2
 
 
-def steps_for_budget(changes: str, row_dir: str, minutes: float) -> dict:
+def planned_steps(rate: float, minutes: float, headroom: float = 1.0) -> int:
+    """The steps a run plans: those that fit ``minutes`` at ``rate`` steps/s, times
+    ``headroom``, and at least the probe's.
+
+    Example:
+      >>> planned_steps(4.0, 120.0), planned_steps(4.0, 120.0, headroom=1.1)
+      (28800, 31680)
+    """
+    if headroom < 1.0:
+        raise ValueError(f"--headroom={headroom}: must be at least 1 (the wall-time stop "
+                         "ends a run at the budget; fewer steps would waste it)")
+    return max(int(round(minutes * 60 * rate * headroom)), PROBE_STEPS)
+
+
+def steps_for_budget(changes: str, row_dir: str, minutes: float,
+                     headroom: float = 1.0) -> dict:
     """Measures the row's steady steps/s with a short probe run; the steps that fit
-    ``minutes`` at that rate (the wall-time stop ends the run at the budget in any case)."""
+    ``minutes`` at that rate times ``headroom`` (the wall-time stop ends the run at the
+    budget in any case). The plan is kept in ``<row_dir>/budget.json``, so a resumed row
+    keeps its schedule."""
     path = os.path.join(row_dir, "budget.json")
     known = jsonio.read_json(path)
     if known:
         return known
     rate = steady_rate(_train(changes, PROBE_STEPS, os.path.join(row_dir, "probe"),
                               capture=True))
-    budget = dict(steps_per_sec=rate, minutes=minutes,
-                  steps=max(int(minutes * 60 * rate), PROBE_STEPS))
+    budget = dict(steps_per_sec=rate, minutes=minutes, headroom=headroom,
+                  steps=planned_steps(rate, minutes, headroom))
     jsonio.write_json(path, budget)
     return budget
 
@@ -159,7 +182,7 @@ def train_row(name: str, changes: str, minutes: float) -> str:
     """Trains one row within the budget (or resumes it); returns its workdir."""
     row_dir = os.path.join(FLAGS.root, slug(name))
     os.makedirs(row_dir, exist_ok=True)
-    budget = steps_for_budget(changes, row_dir, minutes)
+    budget = steps_for_budget(changes, row_dir, minutes, FLAGS.headroom)
     workdir = os.path.join(row_dir, "run")
     _train(changes, budget["steps"], workdir, [f"--config.train.max_wall_minutes={minutes}"])
     return workdir
