@@ -10,7 +10,7 @@ in-memory model's. The default tests export a workdir written like a training ru
 Every image is of a real drawing: KanjiVG characters (the installed ``kanjivg`` package,
 the default dataset's source) rendered as the training pipeline renders them, drawn by
 PIL on pages, and, with the shared data pack, Quick, Draw! drawings. The trained-weights
-tests re-export the shipped model (``exported/kanjivg_quickdraw_small``) with this code
+tests re-export the shipped model (``exported/sketchembednet``) with this code
 and check what a user gets from it: a drawing photographed on a page embeds as its
 training render does (measured 2026-12-05: cosine 0.82-0.99 for 12 kanji, 0.73-0.93 for 8
 Quick, Draw! drawings; every page at least 0.11 closer to its own drawing than to any
@@ -51,7 +51,7 @@ from sketchembednet.models import exported as exported_lib
 T = 64  # dataset.max_len of demo:tiny (and of the shipped model)
 D = 16  # embedding_dim of the tiny preset
 ATOL = 1e-5
-SHIPPED = pathlib.Path(__file__).resolve().parent.parent / "exported" / "kanjivg_quickdraw_small"
+SHIPPED = pathlib.Path(__file__).resolve().parent.parent / "exported" / "sketchembednet"
 KANJI = "木水火山川日月田口人犬雨"  # Distinct and look-alike (日 月 田 口) characters.
 KANJIVG_STROKE_SCALE = 20.3123  # The kanjivg dataset's stroke_scale (the shipped config).
 

@@ -89,7 +89,7 @@ def _figures(*args):
 
 
 def test_figures_cli_names_bad_sections_and_alphabets(tmp_path):
-    export = os.path.join(ROOT, "exported", "kanjivg_quickdraw_small")
+    export = os.path.join(ROOT, "exported", "sketchembednet")
     proc = _figures(f"--workdir={export}", f"--out={tmp_path}", "--sections=omniglot_map",
                     "--alphabets=Greek,Klingon")
     assert proc.returncode != 0
@@ -102,7 +102,7 @@ def test_figures_cli_names_bad_sections_and_alphabets(tmp_path):
 @pytest.mark.large
 def test_omniglot_map_of_an_export_folder(shared_data, tmp_path):
     """The shipped export, loaded from its folder, maps an unseen alphabet far above chance."""
-    export = os.path.join(ROOT, "exported", "kanjivg_quickdraw_small")
+    export = os.path.join(ROOT, "exported", "sketchembednet")
     npz = shared_data / "omniglot" / "npz_105x105" / "images_background.npz"
     proc = _figures(f"--workdir={export}", f"--omniglot_npz={npz}", f"--out={tmp_path}",
                     "--sections=omniglot_map", "--alphabets=Greek")

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPORT = os.path.join(ROOT, "exported", "kanjivg_quickdraw_small")
+EXPORT = os.path.join(ROOT, "exported", "sketchembednet")
 
 
 def _run(*args, **kwargs):

@@ -2,7 +2,7 @@
 fresh interpreter.
 
 Every ```python block of README.md and of the pages ``docs/*.md`` that uses
-``exported/kanjivg_quickdraw_small`` runs from the repository root, against the installed
+``exported/sketchembednet`` runs from the repository root, against the installed
 package; a snippet that does not import sketchembednet must also not load it (the Hub
 routes work without it). (The other snippets need a user's own workdir.)
 """
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
-MODEL = "exported/kanjivg_quickdraw_small"
+MODEL = "exported/sketchembednet"
 
 
 def _snippets(page):

@@ -1,6 +1,6 @@
 r"""Checks an exported encoder on users' pages, loaded as a user loads it (``hub.load``).
 
-    python tools/page_check.py --encoder=exported/kanjivg_quickdraw_small/encoder \
+    python tools/page_check.py --encoder=exported/sketchembednet/encoder \
         [--baseline_encoder=<an older export's encoder>] [--episodes=1000] \
         [--json=docs/results/page_check.json]
 

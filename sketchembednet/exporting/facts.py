@@ -8,7 +8,7 @@ its checkpoint, ``train_result.json``, every training source's stroke scale) or 
 over from an earlier export (:func:`reexport_info`).
 
 Example:
-  >>> info = reexport_info(exported.read_export_config("exported/kanjivg_quickdraw_small"),
+  >>> info = reexport_info(exported.read_export_config("exported/sketchembednet"),
   ...                      config)  # doctest: +SKIP
 """
 

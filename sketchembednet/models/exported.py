@@ -12,9 +12,9 @@ further is :func:`load_for_finetuning`: ``factory.from_config`` on the export's
 variables (checked against the variable paths recorded at export time).
 
 Example:
-  >>> read_export_config("exported/kanjivg_quickdraw_small")["export"]["kind"]  # doctest: +SKIP
+  >>> read_export_config("exported/sketchembednet")["export"]["kind"]  # doctest: +SKIP
   'sketchembednet'
-  >>> model = load_for_finetuning("exported/kanjivg_quickdraw_small")  # doctest: +SKIP
+  >>> model = load_for_finetuning("exported/sketchembednet")  # doctest: +SKIP
   >>> model.embed(images).shape  # doctest: +SKIP
   TensorShape([8, 256])
 """

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from sketchembednet import testing
 
-ENCODER = (pathlib.Path(__file__).resolve().parents[2] / "exported" / "kanjivg_quickdraw_small"
+ENCODER = (pathlib.Path(__file__).resolve().parents[2] / "exported" / "sketchembednet"
            / "encoder")
 STAR = [np.array([[0, 30], [30, 0], [60, 30], [40, 70], [20, 70], [0, 30]], np.float32),
         np.array([[10, 40], [50, 40]], np.float32)]
