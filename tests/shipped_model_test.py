@@ -4,8 +4,8 @@ Loaded as a user loads it (``tf.saved_model.load``, what ``hub.load`` does) and 
 pages: real Quick, Draw! drawings drawn by PIL at other positions, sizes, line widths and
 polarities, and Omniglot background pages. Bounds from measurement of the issue-21 model
 (2026-12-05, 25 drawings, cosine to the drawing centred on a 160 px page with 4 px lines
-at fill 0.5; the previous model's minimums were 0.929, 0.914 and 0.980 where this one's
-differ most):
+at fill 0.5; only the two fill minimums' bounds were lowered, from 0.88: the previous
+model's were 0.929 and 0.914):
 
     other position 0.996 (min 0.986)   fill 0.8 0.984 (0.877)   fill 0.3 0.962 (0.829)
     white on black 0.996 (0.986)       RGBA canvas 0.991 (0.981)
@@ -61,7 +61,7 @@ def test_same_drawing_anywhere_on_the_page(embed, shared_data):
     variants = {  # name: (draw_page arguments, mean bound, min bound)
         "position": ((160, 4, 0.5, (0.1, 0.85)), 0.98, 0.95),
         "fill 0.8": ((160, 4, 0.8, (0.2, 0.3)), 0.96, 0.85),
-        "fill 0.3": ((160, 4, 0.3, (0.9, 0.1)), 0.94, 0.80),
+        "fill 0.3": ((160, 4, 0.3, (0.9, 0.1)), 0.95, 0.80),
         "2 px lines": ((160, 2, 0.5, (0.3, 0.3)), 0.95, 0.88),
         "2 px lines, fill 0.3": ((160, 2, 0.3, (0.3, 0.6)), 0.80, 0.60),
     }
@@ -79,7 +79,7 @@ def test_same_drawing_anywhere_on_the_page(embed, shared_data):
             cosines[name].append(embed(page[None])[0] @ reference)
     bounds = dict({n: (m, lo) for n, (_, m, lo) in variants.items()},
                   **{"white on black": (0.98, 0.95), "RGBA": (0.97, 0.95),
-                     "400x300": (0.97, 0.94)})
+                     "400x300": (0.97, 0.95)})
     for name, values in cosines.items():
         mean_bound, min_bound = bounds[name]
         assert np.mean(values) >= mean_bound and min(values) >= min_bound, (

@@ -189,6 +189,16 @@ def test_ablation_headroom_plans_more_steps_than_fit():
         ablate.planned_steps(3.0, 25.0, headroom=0.9)
 
 
+def test_ablation_cli_refuses_a_headroom_below_one_before_any_probe(tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "ablate.py"),
+                           "--headroom=0.9", f"--root={tmp_path}", "--train_only",
+                           "--row=x=hershey"], capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode != 0
+    assert "headroom" in proc.stderr and "0.9" in proc.stderr
+    assert not os.listdir(tmp_path)  # Refused at flag parsing: no probe run started.
+
+
 def test_ablation_config_rows():
     from sketchembednet.configs import ablation
 

@@ -85,7 +85,8 @@ def define_flags() -> None:
     flags.DEFINE_string("json", None, "Write every row's numbers here.")
     flags.DEFINE_bool("train_only", False, "Train the rows; evaluate nothing.")
     flags.DEFINE_float("headroom", 1.0, "Plan this many times the steps that fit the budget "
-                       "at the probe's rate (> 1: the run ends on time, not on steps).")
+                       "at the probe's rate (> 1: the run ends on time, not on steps).",
+                       lower_bound=1.0)
 
 
 def slug(name: str) -> str:
