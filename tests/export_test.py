@@ -524,12 +524,17 @@ def test_model_card_names_every_mixed_source_and_its_licence():
     assert ("`kanjivg` (split `train`) + `quickdraw/paper_300_ndjson` (split `train`), mixed "
             "in proportion to their sizes") in card
     assert "CC BY-SA 3.0" in card and "CC BY 4.0" in card
+    assert "Trained only on `kanjivg` and `quickdraw/paper_300_ndjson`;" in card
     assert "## Notes" not in card
     config["dataset"]["mix"] += [{"name": "hershey", "split": "train"},
                                  {"name": "hanzi_medians", "split": "train"}]
     card = model_card.model_card(config, info, "no evaluation\n")
     assert "Arphic Public License" in card and "A. V. Hershey" in card
     assert "records no licence" not in card
+    assert ("Trained only on `kanjivg`, `quickdraw/paper_300_ndjson`, `hershey` and "
+            "`hanzi_medians`;") in card
+    del config["dataset"]["mix"]
+    assert "Trained only on `kanjivg`;" in model_card.model_card(config, info, "none\n")
 
 
 def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):

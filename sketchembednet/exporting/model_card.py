@@ -35,6 +35,11 @@ def _licence(dataset_name: str) -> str:
             "own terms")
 
 
+def _words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: an English list for the card's prose."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _sources(dataset: dict) -> list[tuple[str, str]]:
     """``(name, split)`` of every training source: the dataset and its ``mix``."""
     sources = [(dataset["name"], dataset.get("train_split", "?"))]
@@ -204,7 +209,7 @@ def model_card(config: dict, info: dict, evaluation: str, notes: str = "") -> st
     return _CARD.format(
         title=_KIND_NAMES.get(kind, kind), preset=model.get("preset"),
         dataset=" + ".join(n for n, _ in sources), data=data,
-        names=" and ".join(f"`{n}`" for n, _ in sources),
+        names=_words([f"`{n}`" for n, _ in sources]),
         exported=info["exported"], version=info["sketchembednet_version"],
         workdir=info["workdir"], kind=kind, encoder=model.get("encoder"),
         dim=info["embedding_dim"], size="x".join(str(d) for d in info["image_shape"]),
