@@ -94,7 +94,8 @@ def run():
     flags.DEFINE_string("checkpoint", "", "Checkpoint prefix (default: the latest).")
     flags.DEFINE_string("results_json", "",
                         "Few-shot results (tools/results_table.py --json) for the model card.")
-    flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out.")
+    flags.DEFINE_bool("overwrite", False, "Replace an earlier export in --out (files "
+                      "added to it, such as figures/, move into the new one).")
     flags.DEFINE_bool("allow_untrained", False, "Export a workdir whose only checkpoint is "
                       "the untrained step 0 (refused by default).")
     flags.DEFINE_string("train_command", "", "The command that trained the workdir (model card).")

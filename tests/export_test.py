@@ -545,6 +545,8 @@ def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(paths["out"], old)
     (old / "config.json").write_text(json.dumps(old_config))
+    (old / "figures").mkdir()
+    (old / "figures" / "grid.png").write_bytes(b"not really a png")
     results = tmp_path / "results.json"
     row = {"name": "tiny", "workdir": workdir, "input": "pages",
            "results": {"5w1s": {"accuracy": 40.0, "ci95": 1.0}}}
@@ -556,6 +558,9 @@ def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):
     for key in ("workdir", "checkpoint", "total_steps_run", "encoder_variables"):
         assert info[key] == old_config["export"][key], key
     assert "| **tiny (this model)** | 40.00 ± 1.00 |" in open(new["readme"]).read()
+    assert (old / "figures" / "grid.png").read_bytes() == b"not really a png"  # Kept.
+    assert sorted(os.listdir(old)) == ["README.md", "config.json", "decoder", "encoder",
+                                       "figures"]
     pages = _pages(_kanji(KANJI[:2]))
     loaded = tf.saved_model.load(new["encoder"])
     np.testing.assert_allclose(loaded(pages).numpy(), _embed(model, pages), atol=ATOL, rtol=0)

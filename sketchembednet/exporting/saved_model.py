@@ -141,10 +141,19 @@ def prepare_out(out: str, overwrite: bool) -> None:
                               f"{exported.ENCODER}/); refusing to replace it")
 
 
+def _carry_over_extras(out: str, tmp: str) -> None:
+    """Moves what the user added to an export being replaced (say ``figures/``) into the
+    new one: the export writes only its modules, ``config.json`` and ``README.md``."""
+    for name in sorted(set(os.listdir(out)) - set(os.listdir(tmp))):
+        logging.info("kept %s from the export being replaced", os.path.join(out, name))
+        shutil.move(os.path.join(out, name), os.path.join(tmp, name))
+
+
 def write_export(model, config: dict, info: dict, out: str, rows=(), meta=None,
                  framing: str | None = None, notes: str | None = None) -> dict:
     """Saves the modules, config.json and model card into a temporary folder beside ``out``,
-    then swaps it in (an interrupted export leaves ``out`` as it was).
+    then swaps it in (an interrupted export leaves ``out`` as it was). Anything else in a
+    replaced ``out`` (figures, say) moves into the new export.
 
     Args:
       model: the built model (weights set); config: its training config;
@@ -171,6 +180,7 @@ def write_export(model, config: dict, info: dict, out: str, rows=(), meta=None,
         with open(os.path.join(tmp, facts.README_MD), "w") as f:
             f.write(card)
         if os.path.exists(out):
+            _carry_over_extras(out, tmp)
             shutil.rmtree(out)
         os.replace(tmp, out)
     finally:
