@@ -39,6 +39,18 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """This (Linux) machine's CPU model name, as ``lscpu`` shows it; ``"unknown"`` elsewhere."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return "unknown"
+
+
 def bf16_support() -> tuple[bool, str]:
     """Whether bfloat16 matmuls run natively here, and on what."""
     if tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"):

@@ -49,6 +49,7 @@ from absl import logging
 from sketchembednet import distribute
 from sketchembednet import interrupts
 from sketchembednet import jsonio
+from sketchembednet import precision
 from sketchembednet import schedules
 from sketchembednet import visualize
 from sketchembednet import wall_clock
@@ -319,17 +320,19 @@ class Trainer:
 
     def _save_result(self, metrics: dict, stop_reason: str) -> dict:
         """Writes ``train_result.json``: the final metrics, why and where the run stopped
-        (``num_steps``, ``wall_budget`` or ``interrupted``), and the wall time and steps
-        summed over every invocation on this workdir. Returns the metrics + stop fields."""
+        (``num_steps``, ``wall_budget`` or ``interrupted``), the wall time and steps
+        summed over every invocation on this workdir, and the CPU model of each (``cpus``:
+        speeds compare only on one machine type). Returns the metrics + stop fields."""
         metrics = dict(metrics, stop_reason=stop_reason, stopped_at_step=metrics["train/step"],
                        counted_wall_seconds=self.clock.seconds())
         if not self.chief:
             return metrics
-        old = jsonio.read_json(os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON)) or {}
+        old = self._old_result()
         total_wall, total_steps = old.get("total_wall_seconds", 0.0), old.get("total_steps_run", 0)
         result = dict(metrics, total_wall_seconds=total_wall + metrics["train/wall_seconds"],
                       total_steps_run=total_steps + metrics["train/steps_run"],
-                      replicas=self.strategy.num_replicas_in_sync)
+                      replicas=self.strategy.num_replicas_in_sync,
+                      cpus=list(dict.fromkeys(old.get("cpus", []) + [precision.cpu_model()])))
         jsonio.write_json(os.path.join(self.workdir, checkpoints.TRAIN_RESULT_JSON), result)
         return metrics
 

@@ -35,6 +35,16 @@ def test_bf16_is_refused_on_a_cpu_without_it(monkeypatch):
     precision.check("float32")  # Always fine.
 
 
+def test_cpu_model_reads_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC   9R14 96-Core Processor\n"
+                       "flags\t\t: fpu avx512_bf16\n")
+    assert precision.cpu_model(str(cpuinfo)) == "AMD EPYC 9R14 96-Core Processor"
+    assert precision.cpu_model(str(tmp_path / "absent")) == "unknown"
+    cpuinfo.write_text("processor\t: 0\n")
+    assert precision.cpu_model(str(cpuinfo)) == "unknown"
+
+
 def test_policy_scope_restores_the_global_policy():
     before = keras.config.dtype_policy().name
     with pytest.raises(RuntimeError):

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from sketchembednet import distribute
+from sketchembednet import precision
 from sketchembednet import trainer
 from sketchembednet.configs import demo
 from sketchembednet.models import checkpoints
@@ -225,7 +226,8 @@ def test_baselines_train_through_the_same_trainer(kanjivg_data_dir, tmp_path, ki
     assert {f"train/{t}" for t in terms} <= summary_tags(workdir)
     assert os.path.exists(os.path.join(workdir, "samples.png")) == (kind == "conv_vae")
     with open(os.path.join(workdir, "train_result.json")) as f:
-        assert json.load(f)["total_steps_run"] == 10
+        saved = json.load(f)
+    assert saved["total_steps_run"] == 10 and saved["cpus"] == [precision.cpu_model()]
     embed_fn = loading.embed_fn_from_workdir(workdir)  # evaluators load baselines the same way
     assert embed_fn(np.full([3, 28, 28, 1], 255, np.uint8)).shape == (3, 16)
 
