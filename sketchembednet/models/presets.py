@@ -48,7 +48,8 @@ PRESETS = {
         # Beyond the paper: SketchEmbedNet's auxiliary InfoNCE between two augmented views
         # (needs dataset.augment); 0 = off, the paper's model with the same variables.
         aux_contrastive_weight=0.0,
-        aux_projection_dim=128,  # output size of the auxiliary projection head.
+        aux_projection_dim=128,  # output size of the auxiliary projection head (and of the
+        # contrastive baseline's two projection heads).
         aux_temperature=0.1,  # temperature of the auxiliary InfoNCE.
     ),
 }
@@ -135,6 +136,7 @@ def build_model(preset="paper", image_shape=(28, 28, 1), **overrides):
                            kl_weight=cfg["kl_weight"], seed=cfg["seed"])
         if cfg["kind"] == "contrastive":
             return ContrastiveEmbedNet(encoder, rnn_units=cfg["rnn_units"],
+                                       projection_dim=cfg["aux_projection_dim"],
                                        temperature=cfg["temperature"], seed=cfg["seed"])
         decoder = SketchDecoder(
             rnn_units=cfg["rnn_units"],

@@ -73,3 +73,10 @@ def test_aux_contrastive_fields_pass_through():
     # The baselines ignore the fields (configs.checks refuses them there).
     assert type(presets.build_model("tiny", kind="contrastive",
                                     aux_contrastive_weight=0.1)).__name__ == "ContrastiveEmbedNet"
+
+
+def test_contrastive_baseline_takes_projection_size_and_temperature():
+    model = presets.build_model("tiny", kind="contrastive", aux_projection_dim=12,
+                                temperature=0.5)
+    assert (model.projection_dim, model.temperature) == (12, 0.5)
+    assert presets.build_model("tiny", kind="contrastive").projection_dim == 128
