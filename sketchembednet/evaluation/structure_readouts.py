@@ -53,7 +53,8 @@ def model_image_shape(model, default=(28, 28, 1)) -> tuple:
       (32, 32, 3)
     """
     for obj in (getattr(model, "encoder", None), model):
-        shape = (getattr(obj, "_build_shapes_dict", None) or {}).get("input_shape")
+        build = getattr(obj, "get_build_config", None)  # Keras: the shape built with.
+        shape = ((build() if callable(build) else None) or {}).get("input_shape")
         if shape and isinstance(shape[0], (tuple, list)):
             shape = shape[0]  # (images, strokes) of SketchEmbedNet
         if shape and len(shape) == 4 and all(v is not None for v in shape[1:]):
