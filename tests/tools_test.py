@@ -59,6 +59,27 @@ def test_results_table_renders_rows_and_replaces_only_the_marked_block(tmp_path)
         rt.replace_block(str(readme), block)
 
 
+def test_results_route_half1_keeps_the_classes_never_chosen_on(tmp_path):
+    import numpy as np
+
+    from sketchembednet.evaluation import fewshot
+    from sketchembednet.evaluation import results as rt
+
+    images = np.ones([9, 20, 105, 105], bool)  # images_background.npz: True = background
+    for c in range(9):
+        images[c, :, 10 + 8 * c : 30 + 8 * c, 40:50] = False  # a bar per class
+    npz = tmp_path / "images_background.npz"
+    np.savez(npz, images=images, labels=np.repeat(np.arange(9)[:, None], 20, axis=1))
+    every = rt.load_route("pages", data_path=str(npz))
+    half1 = rt.load_route("pages_half1", data_path=str(npz))
+    assert every.num_classes == 9 and len(every.labels) == 180
+    np.testing.assert_array_equal(np.unique(half1.labels), fewshot.half_classes(np.arange(9), 1))
+    assert half1.num_classes == 4 and len(half1.labels) == 80  # 5 of 9 in half 0
+    np.testing.assert_array_equal(half1.images, every.images[np.isin(every.labels, half1.labels)])
+    with pytest.raises(ValueError, match="unknown route"):
+        rt.load_route("pages_half2", data_path=str(npz))
+
+
 def test_probe_table_uses_its_own_markers(tmp_path):
     from sketchembednet.evaluation import results as rt
 

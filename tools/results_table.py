@@ -8,7 +8,8 @@ r"""Regenerates the README's results table from real training runs (issue 7).
 For every run (a training workdir, or an export folder: its weights) it reads
 ``config.json`` and ``train_result.json`` or the export's record (dataset, model, steps,
 wall time), embeds each ``--route`` once (``pages``: the Omniglot *background* pages
-framed by the preprocessor; ``pages_unframed``: resized whole, as before it;
+framed by the preprocessor; ``pages_half1``: those of background half 1 only;
+``pages_unframed``: resized whole, as before it;
 ``strokes``: rendered from Omniglot's strokes) and runs the project's few-shot
 evaluator: 5- and 20-way,
 1- and 5-shot, ``--episodes`` episodes, logistic regression on L2-normalised mu,
@@ -45,9 +46,11 @@ _RUNS = flags.DEFINE_multi_string(
     "run", [], "name=path, once per run, in table order; path: a training workdir (its "
     "latest checkpoint) or an export folder (its weights).")
 _ROUTES = flags.DEFINE_multi_enum(
-    "route", ["pages"], ["pages", "pages_unframed", "strokes"],
+    "route", ["pages"], ["pages", "pages_half1", "pages_unframed", "strokes"],
     "Evaluation routes, in table order: pages (Omniglot background pages framed by the "
-    "preprocessor), pages_unframed (the same resized whole, as before the preprocessor), "
+    "preprocessor), pages_half1 (the same, background half 1's classes only: the half "
+    "issue 21 never chose on), pages_unframed (the same resized whole, as before the "
+    "preprocessor), "
     "strokes (omniglot_strokes/lake_small rendered from the official strokes).")
 _MANUAL_DIR = flags.DEFINE_string(
     "manual_dir", None, "strokes route: the Omniglot zips (default: the shared pack's).")

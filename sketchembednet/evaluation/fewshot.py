@@ -62,6 +62,27 @@ class Episode:
     query_labels: np.ndarray
 
 
+HALF_SEED = 0  # Seed of the class permutation that halves the Omniglot background set.
+
+
+def half_classes(classes, half: int, seed: int = HALF_SEED) -> np.ndarray:
+    """The sorted classes of one half of ``classes``: the first ``ceil(C / 2)`` of a
+    seeded permutation (``half=0``) or the rest (``half=1``). On the Omniglot background
+    set, tuning and the issue-21 ablation select on half 0 and report half 1
+    (``tuning.omniglot_half``, ``tools/page_check.py --half``, the ``pages_half1`` route
+    of ``tools/results_table.py``).
+
+    Example:
+      >>> half_classes(np.arange(5), 0).tolist(), half_classes(np.arange(5), 1).tolist()
+      ([2, 3, 4], [0, 1])
+    """
+    if half not in (0, 1):
+        raise ValueError(f"half must be 0 or 1, got {half}")
+    order = np.random.default_rng(seed).permutation(np.asarray(classes))
+    first = (len(order) + 1) // 2
+    return np.sort(order[:first] if half == 0 else order[first:])
+
+
 def ci95(accuracies) -> float:
     """Half-width of the 95% confidence interval of the mean: ``1.96 * std / sqrt(n)``.
 

@@ -32,6 +32,10 @@ ROUTES = {
               "the Omniglot **background** pages (`images_background.npz`: 964 characters x 20 "
               "drawers, 105x105) framed by the preprocessor (`fit_ink`: cropped to the ink and "
               "fitted as the training renders)"),
+    "pages_half1": ("pages, half 1",
+                    "the same framed pages of background half 1 only (482 classes, "
+                    "`fewshot.half_classes`: the issue-21 ablation chose on half 0, so these "
+                    "classes were never looked at while choosing)"),
     "pages_unframed": ("pages, whole-page resize",
                        "the same pages area-resized whole to 28x28 (`framing=none`: how every "
                        "table was measured before the preprocessor)"),
@@ -81,7 +85,8 @@ def load_route(route: str, data_path: str | None = None, manual_dir: str | None 
                data_dir: str | None = None):
     """The :class:`datasets.LabelledImages` of an evaluation route of :data:`ROUTES`.
 
-    ``pages*`` read the background npz (``data_path``, default: the shared pack's);
+    ``pages*`` read the background npz (``data_path``, default: the shared pack's;
+    ``pages_half1`` keeps half 1 of its classes);
     ``strokes`` builds ``omniglot_strokes/lake_small`` from the Omniglot zips in
     ``manual_dir`` (default: the shared pack's ``omniglot/brendenlake``).
     """
@@ -93,10 +98,19 @@ def load_route(route: str, data_path: str | None = None, manual_dir: str | None 
         return datasets.load("omniglot_strokes/lake_small", data_dir=data_dir,
                              manual_dir=manual_dir or paths.shared_data_dir("omniglot",
                                                                             "brendenlake"))
-    return datasets.load("omniglot_background",
+    data = datasets.load("omniglot_background",
                          data_path=data_path or paths.shared_data_dir(datasets.SHARED_NPZ),
                          image_size=28, channels=1,
-                         framing="fit_ink" if route == "pages" else "none")
+                         framing="none" if route == "pages_unframed" else "fit_ink")
+    if route == "pages_half1":
+        import numpy as np
+
+        from sketchembednet.evaluation import fewshot
+
+        keep = np.isin(data.labels, fewshot.half_classes(np.unique(data.labels), 1))
+        data = datasets.LabelledImages(data.images[keep], data.labels[keep],
+                                       data.class_names, name=f"{data.name} half 1")
+    return data
 
 
 def evaluate_rows(runs: list[tuple[str, str]], random_preset: str, episodes: int, seed: int,

@@ -12,25 +12,13 @@ import os
 import numpy as np
 
 from sketchembednet.configs import checks
+from sketchembednet.evaluation import fewshot
 from sketchembednet.tuning.options import OMNIGLOT_HALF
 from sketchembednet.tuning.options import SearchOptions
 
-VAL_SPLIT_SEED = 0  # Seed of the class permutation that halves the Omniglot background set.
-
-
-def half_classes(classes, half: int, seed: int = VAL_SPLIT_SEED) -> np.ndarray:
-    """The sorted classes of one half (:func:`omniglot_half`'s rule), for callers that read
-    the pages themselves (e.g. ``tools/page_check.py`` feeding raw pages to ``hub.load``).
-
-    Example:
-      >>> half_classes(np.arange(5), 0).tolist(), half_classes(np.arange(5), 1).tolist()
-      ([2, 3, 4], [0, 1])
-    """
-    if half not in (0, 1):
-        raise ValueError(f"half must be 0 or 1, got {half}")
-    order = np.random.default_rng(seed).permutation(np.asarray(classes))
-    first = (len(order) + 1) // 2
-    return np.sort(order[:first] if half == 0 else order[first:])
+# The halves of the Omniglot background classes are an evaluation rule, re-exported here.
+VAL_SPLIT_SEED = fewshot.HALF_SEED
+half_classes = fewshot.half_classes
 
 
 def omniglot_half(npz_path, half: int = 0, image_size: int = 28, seed: int = VAL_SPLIT_SEED):
@@ -68,7 +56,6 @@ def load_validation(options: SearchOptions, image_shape: tuple):
         classes for ``--ways``-way ``--shots``-shot episodes.
     """
     from sketchembednet.evaluation import datasets
-    from sketchembednet.evaluation import fewshot
 
     size, channels = int(image_shape[0]), int(image_shape[-1])
     if options.val_dataset == OMNIGLOT_HALF:
