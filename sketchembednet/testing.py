@@ -14,7 +14,11 @@ Importable from every test (``from sketchembednet import testing``):
   weights, written as training writes it, without training or data.
 * :func:`draw_page`: polylines drawn as a user's page (PIL lines, not this project's
   renderer) at a given size, line width, position and polarity.
-* :func:`shared_quickdraw_stroke3`: real drawings of the shared data pack.
+* :func:`photographed_page`: polylines on a page as a phone or scanner saves it (RGB,
+  uneven light, noise, JPEG).
+* :func:`shared_quickdraw_stroke3`: real drawings of the shared data pack;
+  :func:`kanjivg_stroke3`: KanjiVG characters of the installed ``kanjivg`` package.
+* :func:`training_batch`: drawings as the training pipeline renders and scales them.
 
 Example:
   >>> from sketchembednet.layers.mixture_density_head import MixtureDensityHead
@@ -296,6 +300,82 @@ def draw_page(polylines, size=105, line_width=3, fill=0.6, position=(0.5, 0.5),
         draw.line(xy * 2 if len(xy) == 1 else xy, fill=0, width=line_width, joint="curve")
     array = np.asarray(page, np.uint8)[..., None]
     return 255 - array if invert else array
+
+
+def photographed_page(polylines, seed: int) -> np.ndarray:
+    """A drawing photographed or scanned on a larger page: uint8 RGB ``[H, W, 3]``.
+
+    Off-white paper lit unevenly, with sensor noise; dark blue-black ink of a pen 4-8 px
+    wide; a margin of at least 10% on every side; pages of four sizes and aspect ratios
+    (by ``seed``); JPEG-compressed (quality 60-90) as a phone or scanner saves it.
+
+    Example:
+      >>> page = photographed_page([np.array([[0., 0.], [10., 10.], [20., 0.]])], seed=1)
+      >>> page.shape, page.dtype.name
+      ((360, 270, 3), 'uint8')
+    """
+    import io
+
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    width, height = [(360, 270), (270, 360), (480, 400), (600, 450)][seed % 4]
+    points = np.concatenate(polylines)
+    lo, hi = points.min(0), points.max(0)
+    scale = rng.uniform(0.35, 0.6) * min(width, height) / max(float((hi - lo).max()), 1e-6)
+    free = np.array([width, height]) - (hi - lo) * scale
+    offset = free * rng.uniform(0.15, 0.85, 2)
+    paper = tuple(int(v) for v in rng.integers(232, 252, 3))
+    ink = tuple(int(v) for v in rng.integers(15, 60, 3))
+    page = Image.new("RGB", (width, height), paper)
+    draw = ImageDraw.Draw(page)
+    for line in polylines:
+        xy = [tuple(p) for p in (line - lo) * scale + offset]
+        draw.line(xy * 2 if len(xy) == 1 else xy, fill=ink, width=int(rng.integers(4, 9)),
+                  joint="curve")
+    light = (np.linspace(1.0, rng.uniform(0.82, 0.95), width)[None, :, None]
+             * np.linspace(1.0, rng.uniform(0.9, 1.0), height)[:, None, None])
+    pixels = np.asarray(page, np.float32) * light + rng.normal(0.0, 3.0, (height, width, 3))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(
+        buffer, "JPEG", quality=int(rng.integers(60, 91)))
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def kanjivg_stroke3(chars: str) -> list:
+    """Real KanjiVG drawings of ``chars`` as stroke-3 (KanjiVG units, RDP 1.0 as in the
+    ``kanjivg`` dataset), from the installed ``kanjivg`` package.
+
+    Example:
+      >>> [len(s) > 0 for s in kanjivg_stroke3("木水")]
+      [True, True]
+    """
+    from sketchembednet.data import kanjivg
+
+    root = kanjivg.kanjivg_dir()
+    return [kanjivg.load_drawing(root / f"{ord(c):05x}.svg").stroke3 for c in chars]
+
+
+def training_batch(stroke3_list, scale: float, max_len: int = 64,
+                   image_size: int = 28) -> tuple:
+    """``(images uint8 [n, S, S, 1], stroke5 [n, max_len + 1, 5])`` as the training
+    pipeline makes them (``pipeline.finish_batch``: rendered, then offsets divided by
+    ``scale``, the dataset's ``stroke_scale``).
+
+    Example:
+      >>> images, stroke5 = training_batch(kanjivg_stroke3("木"), scale=20.3123)
+      >>> images.shape, stroke5.shape
+      ((1, 28, 28, 1), (1, 65, 5))
+    """
+    from sketchembednet.data import pipeline
+    from sketchembednet.data import strokes
+
+    raw = np.stack([strokes.stroke3_to_stroke5(s, max_len) for s in stroke3_list])
+    n = len(stroke3_list)
+    batch = pipeline.finish_batch(
+        {"stroke5": tf.constant(raw), "length": tf.constant([len(s) for s in stroke3_list]),
+         "scale": tf.fill([n], float(scale))}, image_size)
+    return batch["image"].numpy(), batch["stroke5"].numpy()
 
 
 def shared_quickdraw_stroke3(shared_data, classes=("cat", "house", "bicycle", "face", "tree"),

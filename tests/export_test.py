@@ -9,19 +9,13 @@ in-memory model's. The default tests export a workdir written like a training ru
 
 Every image is of a real drawing: KanjiVG characters (the installed ``kanjivg`` package,
 the default dataset's source) rendered as the training pipeline renders them, drawn by
-PIL on pages, and, with the shared data pack, Quick, Draw! drawings. The trained-weights
-tests re-export the shipped model (``exported/sketchembednet``) with this code
-and check what a user gets from it: a drawing photographed on a page embeds as its
-training render does (measured 2026-12-05: cosine 0.82-0.99 for 12 kanji, 0.73-0.93 for 8
-Quick, Draw! drawings; every page at least 0.11 closer to its own drawing than to any
-other).
+PIL on pages. The shipped model's trained weights, re-exported, are tested on
+photographed pages in ``export_trained_test.py``.
 """
 
 import doctest
-import io
 import json
 import os
-import pathlib
 import re
 import shutil
 import subprocess
@@ -31,13 +25,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
-from PIL import ImageDraw
 
 from sketchembednet import export
 from sketchembednet import testing
-from sketchembednet.data import kanjivg
-from sketchembednet.data import pipeline
 from sketchembednet.data import preprocessing
 from sketchembednet.data import rasterize
 from sketchembednet.data import strokes
@@ -51,30 +41,12 @@ from sketchembednet.models import exported as exported_lib
 T = 64  # dataset.max_len of demo:tiny (and of the shipped model)
 D = 16  # embedding_dim of the tiny preset
 ATOL = 1e-5
-SHIPPED = pathlib.Path(__file__).resolve().parent.parent / "exported" / "sketchembednet"
 KANJI = "木水火山川日月田口人犬雨"  # Distinct and look-alike (日 月 田 口) characters.
 KANJIVG_STROKE_SCALE = 20.3123  # The kanjivg dataset's stroke_scale (the shipped config).
 
 
 def _make_workdir(path, kind="sketchembednet", steps=20, seed=0):
     return testing.make_fake_workdir(path, kind, steps, seed)
-
-
-def _kanji(chars):
-    """Real KanjiVG drawings as stroke-3 (KanjiVG units, RDP 1.0 as in the kanjivg dataset)."""
-    root = kanjivg.kanjivg_dir()
-    return [kanjivg.load_drawing(root / f"{ord(c):05x}.svg").stroke3 for c in chars]
-
-
-def _training_batch(stroke3_list, scale=KANJIVG_STROKE_SCALE):
-    """``(images uint8 [n, 28, 28, 1], stroke5 [n, T + 1, 5])`` as the training pipeline
-    makes them (``pipeline.finish_batch``: rendered, then offsets divided by the scale)."""
-    raw = np.stack([strokes.stroke3_to_stroke5(s, T) for s in stroke3_list])
-    n = len(stroke3_list)
-    batch = pipeline.finish_batch(
-        {"stroke5": tf.constant(raw), "length": tf.constant([len(s) for s in stroke3_list]),
-         "scale": tf.fill([n], float(scale))}, 28)
-    return batch["image"].numpy(), batch["stroke5"].numpy()
 
 
 def _polylines(stroke3):
@@ -86,42 +58,6 @@ def _pages(stroke3_list, size=105, seed=3):
     rng = np.random.default_rng(seed)
     return np.stack([testing.draw_page(_polylines(s), size, 3, rng.uniform(0.3, 0.8),
                                        rng.uniform(0.1, 0.9, 2)) for s in stroke3_list])
-
-
-def _photographed_page(stroke3, seed):
-    """A drawing photographed or scanned on a larger page: uint8 RGB ``[H, W, 3]``.
-
-    Off-white paper lit unevenly, with sensor noise; dark blue-black ink of a pen 4-8 px
-    wide; a margin of at least 10% on every side; pages of several sizes and aspect
-    ratios; JPEG-compressed (quality 60-90) as a phone or scanner saves it.
-    """
-    rng = np.random.default_rng(seed)
-    width, height = [(360, 270), (270, 360), (480, 400), (600, 450)][seed % 4]
-    lines = _polylines(stroke3)
-    points = np.concatenate(lines)
-    lo, hi = points.min(0), points.max(0)
-    scale = rng.uniform(0.35, 0.6) * min(width, height) / float((hi - lo).max())
-    free = np.array([width, height]) - (hi - lo) * scale
-    offset = free * rng.uniform(0.15, 0.85, 2)
-    paper = tuple(int(v) for v in rng.integers(232, 252, 3))
-    ink = tuple(int(v) for v in rng.integers(15, 60, 3))
-    page = Image.new("RGB", (width, height), paper)
-    draw = ImageDraw.Draw(page)
-    for line in lines:
-        xy = [tuple(p) for p in (line - lo) * scale + offset]
-        draw.line(xy * 2 if len(xy) == 1 else xy, fill=ink, width=int(rng.integers(4, 9)),
-                  joint="curve")
-    light = (np.linspace(1.0, rng.uniform(0.82, 0.95), width)[None, :, None]
-             * np.linspace(1.0, rng.uniform(0.9, 1.0), height)[:, None, None])
-    pixels = np.asarray(page, np.float32) * light + rng.normal(0.0, 3.0, (height, width, 3))
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(
-        buffer, "JPEG", quality=int(rng.integers(60, 91)))
-    return np.asarray(Image.open(buffer).convert("RGB"))
-
-
-def _unit(embeddings):
-    return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
 
 @pytest.fixture(scope="module")
@@ -250,8 +186,8 @@ np.savez(out, **{k: np.asarray(v) for k, v in r.items()})
 def consumer(exported, tmp_path_factory):
     """``(inputs, outputs)`` of the modules run in a process without sketchembednet."""
     _, paths, model = exported
-    drawings = _kanji(KANJI[:8])
-    images, stroke5 = _training_batch(drawings[:4])  # [4, 28, 28, 1] training renders
+    drawings = testing.kanjivg_stroke3(KANJI[:8])
+    images, stroke5 = testing.training_batch(drawings[:4], KANJIVG_STROKE_SCALE)  # renders
     pages = _pages(drawings[4:8])  # [4, 105, 105, 1]
     rgb = np.stack([testing.draw_page(_polylines(s), 64, 2, invert=True)
                     for s in drawings[:2]]).repeat(3, -1)  # [2, 64, 64, 3] white on black
@@ -435,7 +371,7 @@ def test_baseline_exports_its_encoder_only_with_evaluation(tmp_path):
     assert config["export"]["kind"] == "conv_vae" and config["export"]["decoder_variables"] is None
     model, _, _ = loading.model_from_workdir(workdir)
     tuned = export.load_for_finetuning(paths["out"])
-    pages = _pages(_kanji(KANJI[:2]))
+    pages = _pages(testing.kanjivg_stroke3(KANJI[:2]))
     framed = tf.cast(preprocessing.preprocess_images(pages), tf.float32)
     np.testing.assert_allclose(tuned.embed(framed).numpy(), _embed(model, pages), atol=ATOL,
                                rtol=0)
@@ -487,7 +423,7 @@ def test_train_with_export_flag_then_export_cli(kanjivg_data_dir, tmp_path):
     assert "--config=demo:tiny" in card and "--export=" in card  # The recorded command.
     assert "multiply `dx, dy` by `stroke_scale` = 20." in card
     embed_fn = loading.embed_fn_from_workdir(workdir)
-    pages = _pages(_kanji(KANJI[:3]))
+    pages = _pages(testing.kanjivg_stroke3(KANJI[:3]))
     framed = preprocessing.preprocess_images(pages).numpy()
     loaded = tf.saved_model.load(os.path.join(out, "encoder"))
     np.testing.assert_allclose(loaded(pages).numpy(), embed_fn(framed), atol=ATOL, rtol=0)
@@ -561,95 +497,8 @@ def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):
     assert (old / "figures" / "grid.png").read_bytes() == b"not really a png"  # Kept.
     assert sorted(os.listdir(old)) == ["README.md", "config.json", "decoder", "encoder",
                                        "figures"]
-    pages = _pages(_kanji(KANJI[:2]))
+    pages = _pages(testing.kanjivg_stroke3(KANJI[:2]))
     loaded = tf.saved_model.load(new["encoder"])
     np.testing.assert_allclose(loaded(pages).numpy(), _embed(model, pages), atol=ATOL, rtol=0)
     with pytest.raises(FileNotFoundError, match="no config.json of an export"):
         export.reexport(str(tmp_path), str(tmp_path / "x"))
-
-
-# ------ The shipped model's weights, exported by this code, on real drawings
-@pytest.fixture(scope="module")
-def trained_encoder(tmp_path_factory):
-    """The encoder module of the shipped model re-exported by this code (trained weights),
-    loaded as a user loads it (``tf.saved_model.load``, what ``hub.load`` does)."""
-    if not (SHIPPED / "config.json").exists():
-        pytest.skip(f"no shipped export at {SHIPPED}")
-    paths = export.reexport(str(SHIPPED), str(tmp_path_factory.mktemp("trained") / "export"))
-    module = tf.saved_model.load(paths["encoder"])
-
-    def embed(images, signature="serving_default"):
-        """Embeddings of ``images`` (a batch, or a list of pages of any sizes), unit length."""
-        if isinstance(images, list):
-            return np.concatenate([embed(image[None], signature) for image in images])
-        fn = module.signatures[signature]
-        return _unit(fn(images=tf.constant(images))["embedding"].numpy())
-
-    return embed
-
-
-def _page_vs_render_cosines(embed, drawings, scale):
-    """``[n, n]`` cosines: the page photo of drawing i (rows) vs the training render of
-    drawing j (columns), embedded through the exported encoder."""
-    renders, _ = _training_batch(drawings, scale)
-    pages = [_photographed_page(s, seed) for seed, s in enumerate(drawings)]
-    return embed(pages) @ embed(renders, "serving_unframed").T
-
-
-def _assert_each_page_finds_its_drawing(cosines, low, names):
-    own = np.diag(cosines)
-    others = np.where(np.eye(len(cosines), dtype=bool), -np.inf, cosines).max(1)
-    report = ", ".join(f"{n} {a:.3f} (other {b:.3f})" for n, a, b in zip(names, own, others))
-    assert own.min() > low, report
-    assert (own > others).all(), report  # Closer to its own drawing than to any other.
-
-
-def test_a_photographed_page_embeds_as_the_training_render(trained_encoder):
-    """KanjiVG characters photographed on pages vs rendered as in training.
-
-    Measured 2026-12-05: own drawing 0.82-0.99 (mean 0.91; lowest 雨 and 人); the closest
-    other kanji at most 0.80 (田 vs 日); each page at least 0.12 closer to its own drawing.
-    """
-    cosines = _page_vs_render_cosines(trained_encoder, _kanji(KANJI), KANJIVG_STROKE_SCALE)
-    _assert_each_page_finds_its_drawing(cosines, 0.75, KANJI)
-    assert np.diag(cosines).mean() > 0.85
-
-
-def test_a_photographed_quickdraw_page_embeds_as_the_training_render(trained_encoder,
-                                                                      shared_data):
-    """Real Quick, Draw! drawings (the shipped model's other training source) on pages.
-
-    Measured 2026-12-05: own drawing 0.73-0.93 (mean 0.86; lowest the umbrella); any
-    other drawing at most 0.57; each page at least 0.16 closer to its own drawing.
-    """
-    classes = ("cat", "house", "bicycle", "face", "tree", "airplane", "fish", "umbrella")
-    drawings = [next(s for s in testing.shared_quickdraw_stroke3(shared_data, (name,), 5)
-                     if len(s) <= T) for name in classes]  # Training drops longer ones.
-    cosines = _page_vs_render_cosines(trained_encoder, drawings, 36.2352)
-    _assert_each_page_finds_its_drawing(cosines, 0.65, classes)
-    assert np.diag(cosines).mean() > 0.8
-
-
-def test_exported_framing_is_the_projects_preprocessing(trained_encoder):
-    """The module's framing of a page equals ``preprocessing.preprocess_array`` run here
-    (its output fed to ``serving_unframed``, which does no framing), and a training
-    render passes through the framing almost unchanged.
-
-    Measured 2026-12-05: framed in the module vs here, max difference 0.0; a page resized
-    whole instead, cosine 0.02-0.87 (mean 0.35); a render framed or not, 0.994-0.999.
-    """
-    drawings = _kanji(KANJI[:6])
-    pages = [_photographed_page(s, seed) for seed, s in enumerate(drawings)]
-    pages += [page[..., :1] for page in pages[:2]]  # grey scans
-    framed = [preprocessing.preprocess_array(page) for page in pages]  # [28, 28, 1] each
-    assert all(f.shape == (28, 28, 1) and f.dtype == np.uint8 for f in framed)
-    np.testing.assert_allclose(trained_encoder(pages),
-                               trained_encoder(np.stack(framed), "serving_unframed"),
-                               atol=ATOL, rtol=0)
-    whole = [tf.image.resize(page, [28, 28], "area").numpy().round().astype(np.uint8)
-             for page in pages]  # What a module without the framing would see.
-    assert np.mean(np.sum(trained_encoder(pages) * trained_encoder(whole, "serving_unframed"),
-                          1)) < 0.6  # So the equality above is the framing's, not by chance.
-    renders, _ = _training_batch(drawings)
-    cosines = np.sum(trained_encoder(renders) * trained_encoder(renders, "serving_unframed"), 1)
-    assert cosines.min() > 0.98, cosines
