@@ -39,10 +39,13 @@ optimizer state. Fine-tune by rebuilding the model from code: :func:`load_for_fi
 
 from __future__ import annotations
 
+import os
+
 from absl import app
 from absl import flags
 
 from sketchembednet import cli
+from sketchembednet.exporting import model_card
 from sketchembednet.exporting.facts import FORMAT_VERSION
 from sketchembednet.exporting.facts import source_scales
 from sketchembednet.exporting.saved_model import export
@@ -64,8 +67,9 @@ def main(argv):
     values = flags.FLAGS
     notes = None
     if values.notes:
-        with open(values.notes) as f:
-            notes = f.read()
+        with open(values.notes) as f:  # Its relative links are made to work from the card.
+            notes = model_card.rebase_links(f.read(), os.path.dirname(os.path.abspath(
+                values.notes)), os.path.abspath(values.out))
     if bool(values.workdir) == bool(values.from_export):
         raise app.UsageError("give one of --workdir (a training workdir) or --from_export (an "
                              "earlier export to write again in the current format)")
@@ -99,7 +103,8 @@ def run():
     flags.DEFINE_bool("allow_untrained", False, "Export a workdir whose only checkpoint is "
                       "the untrained step 0 (refused by default).")
     flags.DEFINE_string("train_command", "", "The command that trained the workdir (model card).")
-    flags.DEFINE_string("notes", "", "A Markdown file appended to the model card as Notes.")
+    flags.DEFINE_string("notes", "", "A Markdown file appended to the model card as Notes "
+                        "(its relative links are rewritten to work from --out).")
     flags.DEFINE_enum("framing", "", ["", "fit_ink", "none"],
                       "The encoder's input framing (default: fit_ink for 1-channel models, "
                       "none for photo encoders).")

@@ -92,6 +92,18 @@ def _percent(value) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _shown(path: str) -> str:
+    """``path`` relative to the current folder when inside it (no machine's root in pages).
+
+    Example:
+      >>> _shown(os.path.join(os.getcwd(), "runs", "ckpt-9")), _shown("/elsewhere/ckpt-9")
+      ('runs/ckpt-9', '/elsewhere/ckpt-9')
+    """
+    here = os.getcwd()
+    inside = os.path.isabs(path) and os.path.commonpath([here, path]) == here
+    return os.path.relpath(path, here) if inside else path
+
+
 def index_markdown(result: dict, command: str) -> str:
     """The index page: every figure, with its numbers, in reading order.
 
@@ -102,7 +114,7 @@ def index_markdown(result: dict, command: str) -> str:
       '# Figures of w'
     """
     lines = [f"# Figures of {result['workdir']}", "",
-             f"Checkpoint `{result['checkpoint']}`; generated "
+             f"Checkpoint `{_shown(result['checkpoint'])}`; generated "
              f"{datetime.date.today().isoformat()} by", "", "```bash", command, "```", ""]
     gen = result.get("generation")
     if gen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from sketchembednet import jsonio
 from sketchembednet.data import framing as framing_lib
@@ -181,6 +182,42 @@ _FRAMING_LIMITS = {
                 "specks) counts as part of it."),
     "none": "Non-square images are stretched: pad them to square first.",
 }
+
+
+_LINK_TARGET = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)")
+
+
+def rebase_links(markdown: str, source_dir: str, card_dir: str) -> str:
+    """Notes written in ``source_dir`` with relative links, made to work in ``card_dir``.
+
+    A notes file (``export --notes``) lives somewhere in the repository and becomes part
+    of the card in the export folder: each relative link or image target is rewritten
+    to point at the same file from the card. Web links, ``#anchors``, absolute paths and
+    anything in code (fenced blocks, inline code) are left alone.
+
+    Example:
+      >>> rebase_links("![map](../../exported/m/figures/map.png), [x](https://x.org)",
+      ...              "/repo/docs/results", "/repo/exported/m")
+      '![map](figures/map.png), [x](https://x.org)'
+    """
+    def rebase(match):
+        target = match.group(2)
+        if re.match(r"[a-z][a-z0-9+.-]*:|#|/", target, re.I):
+            return match.group(0)
+        path, hash_, fragment = target.partition("#")
+        moved = os.path.relpath(os.path.join(source_dir, path), card_dir)
+        return match.group(1) + moved + hash_ + fragment
+
+    lines, fenced = [], False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:  # Rewrite outside inline code spans only (the even pieces).
+            pieces = line.split("`")
+            line = "`".join(_LINK_TARGET.sub(rebase, p) if i % 2 == 0 else p
+                            for i, p in enumerate(pieces))
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def model_card(config: dict, info: dict, evaluation: str, notes: str = "") -> str:
