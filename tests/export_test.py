@@ -476,12 +476,13 @@ def test_model_card_names_every_mixed_source_and_its_licence():
 def test_notes_links_are_rebased_to_the_card_but_code_and_web_links_are_not():
     notes = ("![grid](../../exported/m/figures/a.png) and [card](../results.md#the-table)\n"
              "`[kept](../x.png)` [web](https://example.org/a.png) [here](#notes) [abs](/a)\n"
-             "```\n[fenced](../x.png)\n```\n[after](figs/b.png)")
+             "```\n[fenced](../x.png)\n```\n[after](figs/b.png) [`code` text](../a.md)")
     got = model_card.rebase_links(notes, "/repo/docs/results", "/repo/exported/m")
     assert got.splitlines() == [
         "![grid](figures/a.png) and [card](../../docs/results.md#the-table)",
         "`[kept](../x.png)` [web](https://example.org/a.png) [here](#notes) [abs](/a)",
-        "```", "[fenced](../x.png)", "```", "[after](../../docs/results/figs/b.png)"]
+        "```", "[fenced](../x.png)", "```",
+        "[after](../../docs/results/figs/b.png) [`code` text](../../docs/a.md)"]
 
 
 def test_reexport_keeps_weights_and_training_facts(exported, tmp_path):

@@ -185,6 +185,7 @@ _FRAMING_LIMITS = {
 
 
 _LINK_TARGET = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)")
+_CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
 
 
 def rebase_links(markdown: str, source_dir: str, card_dir: str) -> str:
@@ -200,9 +201,10 @@ def rebase_links(markdown: str, source_dir: str, card_dir: str) -> str:
       ...              "/repo/docs/results", "/repo/exported/m")
       '![map](figures/map.png), [x](https://x.org)'
     """
-    def rebase(match):
+    def rebase(match, code_spans):
         target = match.group(2)
-        if re.match(r"[a-z][a-z0-9+.-]*:|#|/", target, re.I):
+        if (any(a <= match.start() < b for a, b in code_spans)
+                or re.match(r"[a-z][a-z0-9+.-]*:|#|/", target, re.I)):
             return match.group(0)
         path, hash_, fragment = target.partition("#")
         moved = os.path.relpath(os.path.join(source_dir, path), card_dir)
@@ -212,10 +214,9 @@ def rebase_links(markdown: str, source_dir: str, card_dir: str) -> str:
     for line in markdown.split("\n"):
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        elif not fenced:  # Rewrite outside inline code spans only (the even pieces).
-            pieces = line.split("`")
-            line = "`".join(_LINK_TARGET.sub(rebase, p) if i % 2 == 0 else p
-                            for i, p in enumerate(pieces))
+        elif not fenced:
+            spans = [m.span() for m in _CODE_SPAN.finditer(line)]
+            line = _LINK_TARGET.sub(lambda m: rebase(m, spans), line)
         lines.append(line)
     return "\n".join(lines)
 
