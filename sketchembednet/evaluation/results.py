@@ -33,9 +33,10 @@ ROUTES = {
               "drawers, 105x105) framed by the preprocessor (`fit_ink`: cropped to the ink and "
               "fitted as the training renders)"),
     "pages_half1": ("pages, half 1",
-                    "the same framed pages of background half 1 only "
-                    "(`fewshot.half_classes`: the issue-21 ablation chose on half 0, so these "
-                    "classes were never looked at while choosing)"),
+                    "the Omniglot background pages (`images_background.npz`, 105x105) framed "
+                    "by the preprocessor (`fit_ink`), of half 1 only (`fewshot.half_classes`: "
+                    "the issue-21 ablation chose on half 0, so these classes were never "
+                    "looked at while choosing)"),
     "pages_unframed": ("pages, whole-page resize",
                        "the same pages area-resized whole to 28x28 (`framing=none`: how every "
                        "table was measured before the preprocessor)"),
